@@ -1,0 +1,43 @@
+# openeks — two commands: `make up` starts the service, `make test` runs the suite.
+# Both create .venv and install the Debian and Python dependencies when missing.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBS := etcd-server
+DATA_DIR ?= .openeks
+
+.PHONY: up test bench lint debs setup clean
+
+setup: debs $(VENV)/.installed
+
+debs:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+up: setup
+	$(BIN)/openeks kube up --data-dir $(DATA_DIR)/kube
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/pytest -q -m slow
+	$(BIN)/python bench/apiserver.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
