@@ -22,6 +22,7 @@ Contract, shared by all backends and checked by `tests/store/test_contract.py`:
 from __future__ import annotations
 
 import abc
+import builtins
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
@@ -90,7 +91,12 @@ class EventType(Enum):
 @dataclass(frozen=True, slots=True)
 class Event:
     """One change. For DELETE, `kv.value` is the last value and `kv.mod_revision` the
-    revision of the deletion; `prev` is the value before the change (None on create)."""
+    revision of the deletion; `prev` is the value before the change (None on create).
+
+    `prev` can also be None for the first event at the compaction revision when the
+    backend has already forgotten the older value (etcd does; for a DELETE there the
+    last value is then empty too). `created` does not depend on `prev` for that reason.
+    """
 
     type: EventType
     kv: KeyValue
@@ -102,7 +108,7 @@ class Event:
 
     @property
     def created(self) -> bool:
-        return self.type is EventType.PUT and self.prev is None
+        return self.type is EventType.PUT and self.kv.create_revision == self.kv.mod_revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +142,7 @@ class Store(abc.ABC):
         """Delete and return the deleted value, with mod_revision = the deletion's."""
 
     @abc.abstractmethod
-    def watch(self, prefix: str, start_revision: int) -> AsyncIterator[list[Event]]: ...
+    def watch(self, prefix: str, start_revision: int) -> AsyncIterator[builtins.list[Event]]: ...
 
     @abc.abstractmethod
     async def compact(self, revision: int) -> None: ...

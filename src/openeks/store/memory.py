@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import builtins
 from collections.abc import AsyncIterator
 
 from openeks.store.base import (
@@ -121,18 +122,16 @@ class MemoryStore(Store):
         async with self._changed:
             self._changed.notify_all()
 
-    async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[list[Event]]:
+    async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[builtins.list[Event]]:
         self._check_open()
         if start_revision and start_revision <= self._compacted:
             raise CompactedError(start_revision, self._compacted)
         position = start_revision or self._revision + 1
         while not self._closed:
             batch = [
-                e
-                for e in self._history[self._index_of(position) :]
-                if e.kv.key.startswith(prefix)
+                e for e in self._history[self._index_of(position) :] if e.kv.key.startswith(prefix)
             ]
-            position = self._revision + 1
+            position = max(position, self._revision + 1)  # a future start waits for it
             if batch:
                 yield batch
             async with self._changed:
