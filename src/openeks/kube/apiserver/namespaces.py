@@ -1,0 +1,95 @@
+"""The namespace finalizer: empties a terminating namespace, then lets it go.
+
+Deleting a namespace marks it Terminating (`NamespaceStrategy`); this loop deletes every
+namespaced object in it, waits for them to be gone (their own finalizers and grace
+periods are respected), and then removes the `kubernetes` finalizer from
+`spec.finalizers`, which deletes the namespace — what upstream's namespace controller
+does through the API. It runs inside the API server so that `kubectl delete namespace`
+completes even in a cluster without a controller manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from openeks.kube.api import meta
+from openeks.kube.api.errors import ApiError
+from openeks.kube.api.resources import Resources
+from openeks.kube.apiserver.registry import DeleteOptions, ListOptions, Registry, WriteOptions
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+_PREFIX = "/registry/core/namespaces/"
+
+
+class NamespaceFinalizer:
+    def __init__(self, registry: Registry, resources: Resources, period: float = 1.0) -> None:
+        self.registry = registry
+        self.resources = resources
+        self.period = period
+
+    async def run(self) -> None:
+        cache = self.registry.cache
+        watcher = cache.subscribe(_PREFIX, _PREFIX, lambda obj: True)
+        try:
+            while True:
+                await self.sweep()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(watcher.queue.get(), self.period)
+        finally:
+            cache.unsubscribe(_PREFIX, watcher)
+
+    async def sweep(self) -> None:
+        namespaces = self.registry.cache.cache(_PREFIX).objects.values()
+        for ns in list(namespaces):
+            if ns["metadata"].get("deletionTimestamp") and "kubernetes" in (
+                (ns.get("spec") or {}).get("finalizers") or ()
+            ):
+                try:
+                    await self.finalize(ns["metadata"]["name"])
+                except ApiError as e:
+                    log.warning("finalizing namespace %s: %s", ns["metadata"]["name"], e)
+
+    async def finalize(self, name: str) -> None:
+        remaining = 0
+        for rs in self.registry.stores():
+            if not rs.info.namespaced:
+                continue
+            listed = await rs.list(name, ListOptions(resource_version="0"))
+            for obj in listed.items:
+                remaining += 1
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    await rs.delete(
+                        name, obj["metadata"]["name"], DeleteOptions(propagation="Background")
+                    )
+                except ApiError as e:
+                    if e.code != 404:
+                        raise
+        if remaining:
+            return
+        namespaces = self.registry.for_storage("core/namespaces")
+
+        async def drop_finalizer(ns: Obj) -> Obj:
+            spec = ns.setdefault("spec", {})
+            spec["finalizers"] = [f for f in spec.get("finalizers") or () if f != "kubernetes"]
+            if not spec["finalizers"]:
+                del spec["finalizers"]
+            return ns
+
+        async def finalize_update(ns: Obj) -> Obj:
+            new = await drop_finalizer(meta.deep_copy(ns))
+            return new
+
+        try:
+            await namespaces.update(
+                "", name, finalize_update, WriteOptions(), subresource="finalize"
+            )
+        except ApiError as e:
+            if e.code != 404:
+                raise
