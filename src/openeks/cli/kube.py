@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 from typing import Any
 
+from openeks.cli.loop import run_loop
 from openeks.kube.apiserver.server import ServerConfig, run
 
 
@@ -35,5 +35,5 @@ def _up(args: argparse.Namespace) -> int:
         extra_sans=args.tls_san,
     )
     config.resolved_version()
-    asyncio.run(run(config))
+    run_loop(run(config))
     return 0

@@ -99,7 +99,19 @@ _EMPTY: Mapping[str, Any] = {}
 class Node:
     """One position in a schema, with `$ref` followed and the extensions surfaced."""
 
-    __slots__ = ("_items", "_props", "_values", "defs", "raw", "ref", "s")
+    __slots__ = (
+        "_items",
+        "_props",
+        "_values",
+        "defs",
+        "int_or_string",
+        "is_struct",
+        "quantity",
+        "raw",
+        "ref",
+        "s",
+        "type",
+    )
 
     def __init__(self, raw: Mapping[str, Any], defs: Definitions) -> None:
         self.raw = raw
@@ -117,29 +129,19 @@ class Node:
         self._props: dict[str, Node] | None = None
         self._items: Node | None = None
         self._values: Node | None = None
+        s = self.s
+        self.is_struct: bool = "properties" in s
+        """Objects with declared properties (Go structs)."""
+        t = _first_type(s)
+        self.type: str | None = "object" if t is None and self.is_struct else t
+        """'object', 'array', 'string', 'integer', 'number', 'boolean' or None (any)."""
+        alternatives = {_first_type(alt) for alt in s.get("oneOf", ())}
+        self.int_or_string: bool = bool(s.get("x-kubernetes-int-or-string")) or (
+            alternatives == {"string", "integer"}
+        )
+        self.quantity: bool = self.ref == "io.k8s.apimachinery.pkg.api.resource.Quantity"
 
     # -- shape ---------------------------------------------------------------------
-    @property
-    def type(self) -> str | None:
-        """'object', 'array', 'string', 'integer', 'number', 'boolean' or None (any)."""
-        t = self.s.get("type")
-        if isinstance(t, list):
-            t = next((x for x in t if x != "null"), None)
-        if t is None and "properties" in self.s:
-            return "object"
-        return t
-
-    @property
-    def int_or_string(self) -> bool:
-        if self.s.get("x-kubernetes-int-or-string"):
-            return True
-        types = {_first_type(alt) for alt in self.s.get("oneOf", ())}
-        return types == {"string", "integer"}
-
-    @property
-    def quantity(self) -> bool:
-        return self.ref == "io.k8s.apimachinery.pkg.api.resource.Quantity"
-
     @property
     def nullable(self) -> bool:
         t = self.s.get("type")
@@ -157,10 +159,6 @@ class Node:
         if node is None:
             return self.values
         return node
-
-    @property
-    def is_struct(self) -> bool:
-        return "properties" in self.s
 
     @property
     def is_map(self) -> bool:

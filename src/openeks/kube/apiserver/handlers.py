@@ -175,14 +175,16 @@ def check_object(
     node = ctx.schema(info) if info is not None else ctx.scale_schema()
     if node is None:
         return
-    report = structure.check(obj, node)
     mode = field_validation(request)
+    duplicates: list[str] = []
     if (
         mode != "Ignore"
         and body
         and request.headers.get("Content-Type", "").startswith("application/json")
     ):
-        report.duplicates = structure.find_duplicates(body)
+        duplicates = structure.find_duplicates(body, obj)
+    report = structure.check(obj, node)
+    report.duplicates = duplicates
     version = api_version.split("/")[-1]
     prefix = f'{kind} in version "{version}" cannot be handled as a {kind}: '
     if report.type_errors:

@@ -75,7 +75,11 @@ async def patch(
         raise errors.bad_request("force may only be specified with apply patch")
     manager = field_manager(request, required=kind == "apply")
     mode = field_validation(request)
-    duplicates = structure.find_duplicates(body) if mode != "Ignore" and media != codec.YAML else []
+    duplicates = (
+        structure.find_duplicates(body, document)
+        if mode != "Ignore" and media != codec.YAML
+        else []
+    )
     if duplicates and mode == "Strict":
         raise errors.bad_request(
             "strict decoding error: " + ", ".join(f'duplicate field "{d}"' for d in duplicates)

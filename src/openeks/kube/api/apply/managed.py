@@ -23,7 +23,6 @@ entries recorded at another version are compared on the same object.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -50,6 +49,7 @@ from openeks.kube.api.apply.merge import (
     resolve,
     to_field_set,
 )
+from openeks.kube.api.meta import deep_copy
 from openeks.kube.api.schema import Node
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -221,7 +221,7 @@ def with_managed_fields(obj: dict[str, Any], managed: Managed) -> dict[str, Any]
 
 
 def without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(obj)
+    out = deep_copy(obj)
     if isinstance(out.get("metadata"), dict):
         out["metadata"].pop("managedFields", None)
     return out
@@ -362,7 +362,7 @@ def apply_once(
     merged = smd_apply(live, config, managed, ident, force, ctx)
     strip(managed, ident)
     if merged is None:
-        return copy.deepcopy(live)
+        return deep_copy(live)
     managed.times[ident] = ctx.now
     return merged
 
@@ -383,7 +383,7 @@ def allowed_by_last_applied(live: dict[str, Any], ctx: Context) -> FieldSet | No
 
 def last_applied(config: dict[str, Any]) -> str:
     """The last-applied annotation kubectl would write for `config`."""
-    obj = copy.deepcopy(config)
+    obj = deep_copy(config)
     annotations = (obj.get("metadata") or {}).get("annotations")
     if isinstance(annotations, dict):
         annotations.pop(LAST_APPLIED, None)

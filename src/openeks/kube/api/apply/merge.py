@@ -21,7 +21,6 @@ kept by merges); `check_applicable` refuses them in a configuration, as upstream
 
 from __future__ import annotations
 
-import copy
 from typing import Any, NamedTuple
 
 from openeks.kube.api.apply.fieldpath import (
@@ -38,6 +37,7 @@ from openeks.kube.api.apply.fieldpath import (
     path_string,
     value,
 )
+from openeks.kube.api.meta import deep_copy
 from openeks.kube.api.schema import Node
 
 
@@ -280,19 +280,19 @@ def _compare(lhs: Any, rhs: Any, node: Node | None, path: Path, out: Comparison)
 def merge(lhs: Any, rhs: Any, node: Node | None) -> Any:
     """`rhs` merged onto `lhs` (upstream `TypedValue.Merge`, rule "keep rhs")."""
     if rhs is MISSING:
-        return copy.deepcopy(lhs)
+        return deep_copy(lhs)
     if lhs is MISSING:
-        return copy.deepcopy(rhs)
+        return deep_copy(rhs)
     lkind, _ = resolve(node, lhs)
     kind, node = resolve(node, rhs)
     if kind != lkind or kind == "scalar":
-        return copy.deepcopy(rhs)
+        return deep_copy(rhs)
     if kind == "list":
         if list_info(node)[0] == "atomic" or (_empty(lhs) and _empty(rhs)):
-            return copy.deepcopy(rhs)
+            return deep_copy(rhs)
         return _merge_list(node, lhs or [], rhs or [])
     if atomic_map(node) or (_empty(lhs) and _empty(rhs)):
-        return copy.deepcopy(rhs)
+        return deep_copy(rhs)
     lmap, rmap = lhs or {}, rhs or {}
     out = {}
     for name in {**lmap, **rmap}:
@@ -326,7 +326,7 @@ def _merge_list(node: Node | None, lhs: list[Any], rhs: list[Any]) -> list[Any]:
                 li += 1
                 continue
         if li < len(lorder) and lorder[li][0] not in rmap:
-            out.append(copy.deepcopy(lorder[li][1]))
+            out.append(deep_copy(lorder[li][1]))
             li += 1
             continue
         if ri < len(rorder):
