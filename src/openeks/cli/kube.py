@@ -21,6 +21,12 @@ def add_commands(commands: Any) -> None:
     up.add_argument("--version", default="", help="Kubernetes minor version, e.g. 1.37")
     up.add_argument("--service-cidr", default="10.100.0.0/16")
     up.add_argument("--tls-san", action="append", default=[], help="extra serving cert name/IP")
+    up.add_argument(
+        "--compaction-interval",
+        type=float,
+        default=300.0,
+        help="seconds between store compactions (history older than one interval goes)",
+    )
     up.set_defaults(run=_up)
 
 
@@ -33,6 +39,7 @@ def _up(args: argparse.Namespace) -> int:
         version=args.version,
         service_cidr=args.service_cidr,
         extra_sans=args.tls_san,
+        compaction_interval=args.compaction_interval,
     )
     config.resolved_version()
     run_loop(run(config))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from openeks.store import CompactedError, Store, StoreError
 
@@ -16,9 +17,12 @@ log = logging.getLogger(__name__)
 
 
 class Compactor:
-    def __init__(self, store: Store, interval: float) -> None:
+    def __init__(
+        self, store: Store, interval: float, on_compacted: Callable[[int], None] | None = None
+    ) -> None:
         self.store = store
         self.interval = interval
+        self.on_compacted = on_compacted
 
     async def run(self) -> None:
         previous = await self.store.current_revision()
@@ -31,4 +35,7 @@ class Compactor:
                         await self.store.compact(previous)
                     except StoreError as e:
                         log.warning("compaction at %d failed: %s", previous, e)
+                    else:
+                        if self.on_compacted is not None:
+                            self.on_compacted(previous)
             previous = current

@@ -120,7 +120,9 @@ class ApiServer:
         self._write_admin_kubeconfig()
         self._tasks.append(asyncio.create_task(NamespaceFinalizer(registry, resources).run()))
         self._tasks.append(
-            asyncio.create_task(Compactor(self.store, cfg.compaction_interval).run())
+            asyncio.create_task(
+                Compactor(self.store, cfg.compaction_interval, self.cache.compacted).run()
+            )
         )
         self._ready = True
 

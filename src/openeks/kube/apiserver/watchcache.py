@@ -125,6 +125,12 @@ class ResourceCache:
             if watcher.closed:
                 self.watchers.discard(watcher)
 
+    def forget_before(self, revision: int) -> None:
+        """Drop events older than `revision` (the store compacted them away)."""
+        while self.events and self.events[0].revision < revision:
+            self.events.popleft()
+        self.oldest = max(self.oldest, revision - 1)
+
     def since(self, revision: int) -> list[CacheEvent] | None:
         """Events after `revision`, or None if they are no longer buffered."""
         if revision < self.oldest:
@@ -213,6 +219,11 @@ class WatchCache:
         if cache is not None:
             for watcher in cache.watchers:
                 watcher.close()
+
+    def compacted(self, revision: int) -> None:
+        """The store forgot history before `revision`: so do the caches."""
+        for cache in self._caches.values():
+            cache.forget_before(revision)
 
     def cache(self, prefix: str) -> ResourceCache:
         return self._caches[prefix]
