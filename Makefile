@@ -19,6 +19,8 @@ debs:
 	fi
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c "import venv, ensurepip" 2>/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
