@@ -413,3 +413,28 @@ def test_watch_and_continue_from_compacted_revisions_are_410(api: RawClient) -> 
     assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
     r = api.get(f"{CM}?limit=1&continue={token}")
     assert r.status == 410
+
+
+def test_pods_are_bound_to_nodes_once(api: RawClient) -> None:
+    pods = "/api/v1/namespaces/m/pods"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "b"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+    api.post(pods, pod)
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "b"},
+        "target": {"kind": "Node", "name": "n1"},
+    }
+    assert api.post(f"{pods}/b/binding", binding).status == 201
+    bound = api.get(f"{pods}/b").json()
+    assert bound["spec"]["nodeName"] == "n1"
+    assert any(
+        c["type"] == "PodScheduled" and c["status"] == "True" for c in bound["status"]["conditions"]
+    )
+    again = api.post(f"{pods}/b/binding", binding | {"target": {"kind": "Node", "name": "n2"}})
+    assert again.status == 409 and 'already assigned to node "n1"' in again.json()["message"]

@@ -44,6 +44,8 @@ Mutator = Callable[[Obj], Awaitable[Obj]]
 
 _IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 _GENERATE_NAME_ATTEMPTS = 8
+TRUSTED_SUBRESOURCES = ("binding",)
+"""Writes whose mutator is the server's own code (pods/binding): no update validation."""
 _UPDATE_ATTEMPTS = 16
 
 
@@ -330,10 +332,11 @@ class ResourceStore:
             self.strategy.prepare_for_status_update(new, old)
         elif subresource == "finalize":
             self.strategy.prepare_for_finalize(new, old)
-        else:
+        elif subresource not in TRUSTED_SUBRESOURCES:
             self.strategy.prepare_for_update(new, old)
             self.strategy.default(new)
-        self._validate(new, self.strategy.validate_update(new, old))
+        if subresource not in TRUSTED_SUBRESOURCES:
+            self._validate(new, self.strategy.validate_update(new, old))
         self._check_finalizers(new, old)
         if opts.managed_fields is not None:
             new = opts.managed_fields(old, new)

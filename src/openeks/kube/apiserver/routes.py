@@ -15,7 +15,7 @@ from aiohttp import web
 
 from openeks.kube.api import errors
 from openeks.kube.api.errors import ApiError
-from openeks.kube.apiserver import codec, discovery, patching, watching
+from openeks.kube.apiserver import binding, codec, discovery, patching, watching
 from openeks.kube.apiserver import request as request_info
 from openeks.kube.apiserver.auth import AuthenticationChain
 from openeks.kube.apiserver.context import ApiContext
@@ -162,6 +162,8 @@ class Routes:
         if verb == "watch":
             return await watching.serve_watch(self.ctx, request, ri, info, rs)
         if verb == "create":
+            if ri.subresource == "binding" and info.kind == "Pod":
+                return await binding.bind(request, ri, info, rs)
             return await h.create(request, ri, info, rs)
         if verb == "update":
             return await h.update(request, ri, info, rs)
