@@ -15,12 +15,14 @@ from aiohttp import web
 
 from openeks.kube.api import errors
 from openeks.kube.api.errors import ApiError
-from openeks.kube.apiserver import binding, codec, discovery, patching, watching
+from openeks.kube.api.resources import ResourceInfo
+from openeks.kube.apiserver import binding, codec, discovery, eviction, patching, watching
 from openeks.kube.apiserver import request as request_info
 from openeks.kube.apiserver.auth import AuthenticationChain
 from openeks.kube.apiserver.context import ApiContext
 from openeks.kube.apiserver.handlers import ResourceHandlers, respond
 from openeks.kube.apiserver.openapi import OpenAPI
+from openeks.kube.apiserver.proxy import NodeProxy
 from openeks.store import StoreError, UnavailableError
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,14 @@ def auth_middleware(chain: AuthenticationChain) -> Any:
 
 class Routes:
     def __init__(
-        self, ctx: ApiContext, openapi: OpenAPI, server_address: str, ready: Callable[[], bool]
+        self,
+        ctx: ApiContext,
+        openapi: OpenAPI,
+        server_address: str,
+        ready: Callable[[], bool],
+        node_proxy: NodeProxy | None = None,
     ) -> None:
+        self.node_proxy = node_proxy
         self.ctx = ctx
         self.openapi = openapi
         self.server_address = server_address
@@ -155,6 +163,9 @@ class Routes:
         elif verb not in info.verbs:
             raise errors.method_not_allowed()
         h = self.handlers
+        special = await self._pod_subresource(request, ri, info)
+        if special is not None:
+            return special
         if verb == "get":
             return await h.get(request, ri, info, rs)
         if verb == "list":
@@ -174,6 +185,20 @@ class Routes:
         if verb == "deletecollection":
             return await h.delete_collection(request, ri, info, rs)
         raise errors.method_not_allowed()
+
+    async def _pod_subresource(
+        self, request: web.Request, ri: request_info.RequestInfo, info: ResourceInfo
+    ) -> web.StreamResponse | None:
+        """log, exec and eviction: served by the node proxy and the eviction logic."""
+        if info.kind != "Pod" or info.group or ri.subresource not in ("log", "exec", "eviction"):
+            return None
+        if ri.subresource == "eviction":
+            return await eviction.evict(request, self.ctx.registry, ri.namespace, ri.name)
+        if self.node_proxy is None:
+            raise errors.ApiError("node proxying is not configured", 503, "ServiceUnavailable")
+        if ri.subresource == "log":
+            return await self.node_proxy.logs(request, ri.namespace, ri.name)
+        return await self.node_proxy.exec(request, ri.namespace, ri.name)
 
     def discovery(self, request: web.Request, ri: request_info.RequestInfo) -> web.StreamResponse:
         resources = self.ctx.resources

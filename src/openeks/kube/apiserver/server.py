@@ -29,6 +29,7 @@ from openeks.kube.apiserver.context import ApiContext, VersionInfo
 from openeks.kube.apiserver.maintenance import Compactor
 from openeks.kube.apiserver.namespaces import NamespaceFinalizer
 from openeks.kube.apiserver.openapi import OpenAPI
+from openeks.kube.apiserver.proxy import NodeProxy
 from openeks.kube.apiserver.registry import Registry, ResourceStore, WriteOptions, decode
 from openeks.kube.apiserver.routes import Routes, auth_middleware, errors_middleware
 from openeks.kube.apiserver.strategies import ServiceNetwork, strategy_for
@@ -85,6 +86,7 @@ class ApiServer:
         self._ready = False
         self.port = config.port
         self.bearer = BearerAuthenticator()
+        self.node_proxy: NodeProxy | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -106,9 +108,19 @@ class ApiServer:
             client_max_size=8 * 1024 * 1024,
         )
         openapi = OpenAPI(resources, self.ctx.definitions, minor)
-        Routes(self.ctx, openapi, f"{cfg.bind_address}:{cfg.port}", lambda: self._ready).install(
-            app
+        pki_dir = cfg.data_dir / "pki"
+        self.node_proxy = NodeProxy(
+            registry,
+            pki_dir / "apiserver-kubelet-client.crt",
+            pki_dir / "apiserver-kubelet-client.key",
         )
+        Routes(
+            self.ctx,
+            openapi,
+            f"{cfg.bind_address}:{cfg.port}",
+            lambda: self._ready,
+            self.node_proxy,
+        ).install(app)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0
         )
@@ -135,6 +147,8 @@ class ApiServer:
                 await task
         if self.runner is not None:
             await self.runner.cleanup()
+        if self.node_proxy is not None:
+            await self.node_proxy.close()
         if self.cache is not None:
             await self.cache.stop()
         if self.store is not None:
@@ -165,6 +179,11 @@ class ApiServer:
         ]
         serving = pki.load_or_issue(
             pki_dir, "apiserver", lambda: pki.issue_serving(self.ca, sorted(set(hosts)))
+        )
+        pki.load_or_issue(
+            pki_dir,
+            "apiserver-kubelet-client",
+            lambda: pki.issue_client(self.ca, "kube-apiserver-kubelet-client", ["system:masters"]),
         )
         self.admin = pki.load_or_issue(
             pki_dir,

@@ -6,6 +6,7 @@ from typing import Any
 
 from openeks.kube.api.resources import ResourceInfo
 from openeks.kube.apiserver.strategies.events import EventStrategy
+from openeks.kube.apiserver.strategies.jobs import JobStrategy
 from openeks.kube.apiserver.strategies.namespaces import NamespaceStrategy
 from openeks.kube.apiserver.strategies.nodes import NodeStrategy
 from openeks.kube.apiserver.strategies.pods import PodStrategy
@@ -17,7 +18,6 @@ __all__ = ["ServiceNetwork", "strategy_for"]
 _EXTRA_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
     ("", "Secret"): ("type",),
     ("apps", "ReplicaSet"): ("status.replicas",),
-    ("batch", "Job"): ("status.successful",),
 }
 
 
@@ -44,6 +44,8 @@ def strategy_for(info: ResourceInfo, network: ServiceNetwork) -> Strategy:
         return NamespaceStrategy(info)
     if key == ("", "Node"):
         return NodeStrategy(info)
+    if key == ("batch", "Job"):
+        return JobStrategy(info)
     if info.kind == "Event" and info.group in ("", "events.k8s.io"):
         return EventStrategy(info)
     if key in _EXTRA_FIELDS:

@@ -44,12 +44,42 @@ def qos_class(pod: Obj) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
+DEFAULT_TOLERATION_SECONDS = 300
+_NOT_READY = "node.kubernetes.io/not-ready"
+_UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def add_default_tolerations(pod: Obj) -> None:
+    """DefaultTolerationSeconds: tolerate not-ready/unreachable NoExecute for 300 s.
+
+    Upstream does this in an admission plugin; it happens here, on create, until the
+    admission chain exists."""
+    spec = pod.setdefault("spec", {})
+    tolerations = spec.setdefault("tolerations", [])
+    for key in (_NOT_READY, _UNREACHABLE):
+        covered = any(
+            (t.get("key") == key or (not t.get("key") and t.get("operator") == "Exists"))
+            and t.get("effect") in (None, "", "NoExecute")
+            for t in tolerations
+        )
+        if not covered:
+            tolerations.append(
+                {
+                    "key": key,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+                }
+            )
+
+
 class PodStrategy(Strategy):
     extra_fields = _POD_FIELDS
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj)}
+        add_default_tolerations(obj)
 
     def fields(self, obj: Obj) -> dict[str, str]:
         out = super().fields(obj)
