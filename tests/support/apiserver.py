@@ -21,12 +21,20 @@ class ApiServerProcess:
     """`with ApiServerProcess(tmp_path) as api:` → api.kubeconfig, api.url; always stopped."""
 
     def __init__(
-        self, data_dir: Path, store: str = "", port: int = 0, extra: list[str] | None = None
+        self,
+        data_dir: Path,
+        store: str = "",
+        port: int = 0,
+        extra: list[str] | None = None,
+        control_plane: bool = False,
     ) -> None:
+        """control_plane: also run the scheduler and controller manager (else API only)."""
         self.data_dir = data_dir
         self.store = store
         self.port = port or free_port()
-        self.extra = extra or []
+        self.extra = list(extra or [])
+        if not control_plane:
+            self.extra += ["--no-scheduler", "--no-controllers"]
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "apiserver.log"
 

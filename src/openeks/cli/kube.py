@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from openeks.cli.loop import run_loop
-from openeks.kube.apiserver.server import ServerConfig, run
+from openeks.kube import controlplane
+from openeks.kube.apiserver.server import ServerConfig
 
 
 def add_commands(commands: Any) -> None:
@@ -27,7 +28,31 @@ def add_commands(commands: Any) -> None:
         default=300.0,
         help="seconds between store compactions (history older than one interval goes)",
     )
+    up.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
+    up.add_argument(
+        "--no-controllers", action="store_true", help="do not run the controller manager"
+    )
     up.set_defaults(run=_up)
+
+    scheduler = sub.add_parser("scheduler", help="run a scheduler against a cluster")
+    scheduler.add_argument("--kubeconfig", required=True, type=Path)
+    scheduler.add_argument("--no-leader-elect", action="store_true")
+    scheduler.set_defaults(run=_scheduler)
+
+    manager = sub.add_parser("controller-manager", help="run the controllers against a cluster")
+    manager.add_argument("--kubeconfig", required=True, type=Path)
+    manager.add_argument("--controllers", default="", help="comma-separated names (default all)")
+    manager.add_argument("--no-leader-elect", action="store_true")
+    manager.set_defaults(run=_controller_manager)
+
+    node = sub.add_parser("node", help="run a node agent that registers a Node and runs pods")
+    try:
+        from openeks.kube.node.config import add_arguments
+    except ImportError:  # the node agent is being written; keep the rest of the CLI usable
+        pass
+    else:
+        add_arguments(node)
+    node.set_defaults(run=_node)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -42,5 +67,44 @@ def _up(args: argparse.Namespace) -> int:
         compaction_interval=args.compaction_interval,
     )
     config.resolved_version()
-    run_loop(run(config))
+    plane = controlplane.ControlPlaneConfig(
+        config, scheduler=not args.no_scheduler, controllers=not args.no_controllers
+    )
+    run_loop(controlplane.run(plane))
+    return 0
+
+
+def _scheduler(args: argparse.Namespace) -> int:
+    from openeks.kube.client import load_kubeconfig
+    from openeks.kube.scheduler.server import Scheduler, SchedulerConfig
+
+    config = SchedulerConfig(
+        client=load_kubeconfig(args.kubeconfig), leader_elect=not args.no_leader_elect
+    )
+    run_loop(Scheduler(config).run())
+    return 0
+
+
+def _controller_manager(args: argparse.Namespace) -> int:
+    from openeks.kube.client import load_kubeconfig
+    from openeks.kube.controllers.manager import CONTROLLERS, ControllerManager, ManagerConfig
+
+    names = [n for n in args.controllers.split(",") if n] or list(CONTROLLERS)
+    unknown = [n for n in names if n not in CONTROLLERS]
+    if unknown:
+        raise ValueError(f"unknown controllers: {', '.join(unknown)}")
+    config = ManagerConfig(
+        client=load_kubeconfig(args.kubeconfig),
+        controllers=names,
+        leader_elect=not args.no_leader_elect,
+    )
+    run_loop(ControllerManager(config).run())
+    return 0
+
+
+def _node(args: argparse.Namespace) -> int:
+    from openeks.kube.node import run_node  # type: ignore[attr-defined]
+    from openeks.kube.node.config import config_from_args
+
+    run_loop(run_node(config_from_args(args)))
     return 0

@@ -58,6 +58,8 @@ class ServerConfig:
     """More names and addresses for the serving certificate."""
     cluster_name: str = "openeks"
     compaction_interval: float = 300.0
+    namespace_finalizer: bool = True
+    """Empty terminating namespaces in-process (off when a controller manager does it)."""
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite://{self.data_dir.resolve() / 'state.db'}"
@@ -130,7 +132,8 @@ class ApiServer:
         if cfg.port == 0:
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._write_admin_kubeconfig()
-        self._tasks.append(asyncio.create_task(NamespaceFinalizer(registry, resources).run()))
+        if cfg.namespace_finalizer:
+            self._tasks.append(asyncio.create_task(NamespaceFinalizer(registry, resources).run()))
         self._tasks.append(
             asyncio.create_task(
                 Compactor(self.store, cfg.compaction_interval, self.cache.compacted).run()
@@ -197,6 +200,15 @@ class ApiServer:
         context.set_alpn_protocols(["http/1.1"])
         del serving
         return context
+
+    def write_kubeconfig(self, filename: str, user: str, groups: list[str]) -> Path:
+        """A kubeconfig for `user` in `groups` with a client certificate (mode 0600)."""
+        pki_dir = self.config.data_dir / "pki"
+        stem = user.replace(":", "-")
+        pair = pki.load_or_issue(pki_dir, stem, lambda: pki.issue_client(self.ca, user, groups))
+        path = self.config.data_dir / filename
+        kubeconfig.write(path, self.url, self.ca.cert_pem, user, pair, self.config.cluster_name)
+        return path
 
     def _write_admin_kubeconfig(self) -> None:
         cfg = self.config
