@@ -283,10 +283,8 @@ def test_create_secret_and_configmap(kubectl: Kubectl, namespace: str) -> None:
         "create", "configmap", "cfg", "-n", namespace, "--from-literal=a=1", "--from-literal=b=2"
     )
     assert kubectl("get", "configmap", "cfg", "-n", namespace, "-o", "jsonpath={.data.b}") == "2"
-    assert (
-        "AlreadyExists"
-        in kubectl.fails("create", "configmap", "cfg", "-n", namespace, "--from-literal=a=1").stderr
-    )
+    duplicate = kubectl.fails("create", "configmap", "cfg", "-n", namespace, "--from-literal=a=1")
+    assert 'configmaps "cfg" already exists' in duplicate.stderr
 
 
 def test_server_side_apply(kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:

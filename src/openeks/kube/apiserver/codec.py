@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import yaml
 
-from openeks.kube.api import errors
+from openeks.kube.api import errors, protobuf
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -116,6 +116,11 @@ def decode_body(body: bytes, content_type: str | None) -> Any:
         return _json(body)
     if media in (YAML, "application/apply-patch+yaml", "application/x-yaml", "text/yaml"):
         return _yaml(body)
+    if media == protobuf.MEDIA_TYPE:
+        try:
+            return protobuf.decode(body)
+        except protobuf.ProtobufError as e:
+            raise errors.bad_request(f"error decoding protobuf: {e}") from None
     raise errors.unsupported_media_type(
         [
             JSON,
