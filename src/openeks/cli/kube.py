@@ -28,6 +28,15 @@ def add_commands(commands: Any) -> None:
         default=300.0,
         help="seconds between store compactions (history older than one interval goes)",
     )
+    up.add_argument("--token-auth-file", type=Path, help='CSV: token,user,uid,"group1,group2"')
+    up.add_argument(
+        "--service-account-issuer",
+        default="https://kubernetes.default.svc.cluster.local",
+        help="issuer (iss) of service account tokens",
+    )
+    up.add_argument(
+        "--api-audiences", default="", help="comma-separated token audiences (default: issuer)"
+    )
     up.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
     up.add_argument(
         "--no-controllers", action="store_true", help="do not run the controller manager"
@@ -65,6 +74,9 @@ def _up(args: argparse.Namespace) -> int:
         service_cidr=args.service_cidr,
         extra_sans=args.tls_san,
         compaction_interval=args.compaction_interval,
+        token_auth_file=args.token_auth_file,
+        service_account_issuer=args.service_account_issuer,
+        api_audiences=[a for a in args.api_audiences.split(",") if a],
     )
     config.resolved_version()
     plane = controlplane.ControlPlaneConfig(
@@ -103,7 +115,7 @@ def _controller_manager(args: argparse.Namespace) -> int:
 
 
 def _node(args: argparse.Namespace) -> int:
-    from openeks.kube.node import run_node  # type: ignore[attr-defined]
+    from openeks.kube.node import run_node
     from openeks.kube.node.config import config_from_args
 
     run_loop(run_node(config_from_args(args)))

@@ -8,7 +8,7 @@ against a real cluster. CRDs add entries at run time through `Resources.add`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -41,6 +41,8 @@ class ResourceInfo:
     storage: str = ""
     """Storage path segment; several served versions (events) may share one."""
     crd: bool = False
+    stored: bool = True
+    """False for request/response kinds computed by the server (reviews)."""
     extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -88,8 +90,10 @@ def _core(kind: str, plural: str, namespaced: bool = True, **kw: object) -> Reso
     return ResourceInfo("", "v1", kind, plural, kind.lower(), namespaced, **kw)  # type: ignore[arg-type]
 
 
-def _in(group: str, version: str) -> Iterator[tuple[str, str]]:
-    yield group, version
+def _review(group: str, kind: str, plural: str, namespaced: bool = False) -> ResourceInfo:
+    return ResourceInfo(
+        group, "v1", kind, plural, kind.lower(), namespaced, verbs=("create",), stored=False
+    )
 
 
 _POD_SUBRESOURCES = (
@@ -264,6 +268,12 @@ def builtin_resources() -> list[ResourceInfo]:
             short_names=("ev",),
             storage="core/events",
         ),
+        _review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
+        _review("authentication.k8s.io", "TokenReview", "tokenreviews"),
+        _review("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
+        _review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+        _review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
+        _review("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews"),
         ResourceInfo(
             "policy",
             "v1",

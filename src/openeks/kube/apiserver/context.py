@@ -52,13 +52,16 @@ class ApiContext:
     """(group, version, kind) -> schema of served custom resources."""
     crd_columns: dict[tuple[str, str, str], list[Obj]] = field(default_factory=dict)
 
-    def resolve(self, group: str, version: str, plural: str) -> tuple[ResourceInfo, ResourceStore]:
+    def info(self, group: str, version: str, plural: str) -> ResourceInfo:
         info = self.resources.get(group, version, plural)
         if info is None:
             raise errors.ApiError(
                 "the server could not find the requested resource", 404, "NotFound"
             )
-        return info, self.registry.for_storage(info.storage_path)
+        return info
+
+    def store_for(self, info: ResourceInfo) -> ResourceStore:
+        return self.registry.for_storage(info.storage_path)
 
     def schema(self, info: ResourceInfo) -> Node | None:
         key = (info.group, info.version, info.kind)

@@ -16,20 +16,28 @@ from aiohttp import web
 from openeks.kube.api import errors
 from openeks.kube.api.errors import ApiError
 from openeks.kube.api.resources import ResourceInfo
-from openeks.kube.apiserver import binding, codec, discovery, eviction, patching, watching
+from openeks.kube.apiserver import binding, codec, discovery, eviction, patching, reviews, watching
 from openeks.kube.apiserver import request as request_info
-from openeks.kube.apiserver.auth import AuthenticationChain
+from openeks.kube.apiserver.auth import AuthenticationChain, BearerAuthenticator
 from openeks.kube.apiserver.context import ApiContext
 from openeks.kube.apiserver.handlers import ResourceHandlers, respond
 from openeks.kube.apiserver.openapi import OpenAPI
 from openeks.kube.apiserver.proxy import NodeProxy
+from openeks.kube.apiserver.serviceaccounts import TokenIssuer
 from openeks.store import StoreError, UnavailableError
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+PUBLIC_PATHS = (
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/version",
+    "/.well-known/openid-configuration",
+    "/openid/v1/jwks",
+)
 
 
 def error_response(error: ApiError) -> web.Response:
@@ -89,8 +97,17 @@ class Routes:
         server_address: str,
         ready: Callable[[], bool],
         node_proxy: NodeProxy | None = None,
+        *,
+        issuer: TokenIssuer,
+        bearer: BearerAuthenticator,
+        server_url: str,
     ) -> None:
         self.node_proxy = node_proxy
+        self.issuer = issuer
+        self.bearer = bearer
+        self.server_url = server_url
+        self.access_reviews: Any = None
+        """Handler for authorization.k8s.io reviews, installed with the authorizer."""
         self.ctx = ctx
         self.openapi = openapi
         self.server_address = server_address
@@ -101,6 +118,8 @@ class Routes:
         app.router.add_get("/version", self.version)
         for path in ("/healthz", "/livez", "/readyz"):
             app.router.add_get(path, self.health)
+        app.router.add_get("/.well-known/openid-configuration", self.openid_configuration)
+        app.router.add_get("/openid/v1/jwks", self.jwks)
         app.router.add_get("/openapi/v3", self.openapi_index)
         app.router.add_get("/openapi/v3/{path:.*}", self.openapi_document)
         app.router.add_route("*", "/api", self.dispatch)
@@ -146,7 +165,7 @@ class Routes:
             if request.method != "GET":
                 raise errors.method_not_allowed()
             return self.discovery(request, ri)
-        info, rs = self.ctx.resolve(ri.group, ri.version, ri.resource)
+        info = self.ctx.info(ri.group, ri.version, ri.resource)
         if ri.namespace and not info.namespaced:
             raise errors.ApiError(
                 "the server could not find the requested resource", 404, "NotFound"
@@ -163,9 +182,10 @@ class Routes:
         elif verb not in info.verbs:
             raise errors.method_not_allowed()
         h = self.handlers
-        special = await self._pod_subresource(request, ri, info)
+        special = await self._special(request, ri, info)
         if special is not None:
             return special
+        rs = self.ctx.store_for(info)
         if verb == "get":
             return await h.get(request, ri, info, rs)
         if verb == "list":
@@ -186,10 +206,16 @@ class Routes:
             return await h.delete_collection(request, ri, info, rs)
         raise errors.method_not_allowed()
 
-    async def _pod_subresource(
+    async def _special(
         self, request: web.Request, ri: request_info.RequestInfo, info: ResourceInfo
     ) -> web.StreamResponse | None:
-        """log, exec and eviction: served by the node proxy and the eviction logic."""
+        """Requests not served by the generic registry: reviews, tokens, pod proxies."""
+        if not info.stored:
+            return await self._review(request, ri, info)
+        if info.kind == "ServiceAccount" and not info.group and ri.subresource == "token":
+            return await reviews.token_request(
+                request, self.ctx.registry, self.issuer, ri.namespace, ri.name
+            )
         if info.kind != "Pod" or info.group or ri.subresource not in ("log", "exec", "eviction"):
             return None
         if ri.subresource == "eviction":
@@ -199,6 +225,26 @@ class Routes:
         if ri.subresource == "log":
             return await self.node_proxy.logs(request, ri.namespace, ri.name)
         return await self.node_proxy.exec(request, ri.namespace, ri.name)
+
+    async def _review(
+        self, request: web.Request, ri: request_info.RequestInfo, info: ResourceInfo
+    ) -> web.StreamResponse:
+        if info.plural == "selfsubjectreviews":
+            return await reviews.self_subject_review(request)
+        if info.plural == "tokenreviews":
+            return await reviews.token_review(request, self.bearer, self.issuer.audiences)
+        if self.access_reviews is not None:
+            return await self.access_reviews(request, ri, info)
+        raise errors.ApiError("the server could not find the requested resource", 404, "NotFound")
+
+    async def openid_configuration(self, request: web.Request) -> web.StreamResponse:
+        jwks = f"{self.server_url}/openid/v1/jwks"
+        return respond(request, self.issuer.openid_configuration(jwks))
+
+    async def jwks(self, request: web.Request) -> web.StreamResponse:
+        response = respond(request, self.issuer.jwks())
+        response.headers["Content-Type"] = "application/jwk-set+json"
+        return response
 
     def discovery(self, request: web.Request, ri: request_info.RequestInfo) -> web.StreamResponse:
         resources = self.ctx.resources

@@ -32,7 +32,9 @@ from openeks.kube.apiserver.openapi import OpenAPI
 from openeks.kube.apiserver.proxy import NodeProxy
 from openeks.kube.apiserver.registry import Registry, ResourceStore, WriteOptions, decode
 from openeks.kube.apiserver.routes import Routes, auth_middleware, errors_middleware
-from openeks.kube.apiserver.strategies import ServiceNetwork, strategy_for
+from openeks.kube.apiserver.serviceaccounts import SigningKey, TokenIssuer
+from openeks.kube.apiserver.strategies import SecretStrategy, ServiceNetwork, strategy_for
+from openeks.kube.apiserver.tokenfile import StaticTokens
 from openeks.kube.apiserver.watchcache import WatchCache
 from openeks.store import Store, open_store
 
@@ -58,6 +60,12 @@ class ServerConfig:
     """More names and addresses for the serving certificate."""
     cluster_name: str = "openeks"
     compaction_interval: float = 300.0
+    service_account_issuer: str = "https://kubernetes.default.svc.cluster.local"
+    """The `iss` of service account tokens; EKS puts its OIDC issuer URL here."""
+    api_audiences: list[str] = field(default_factory=list)
+    """Audiences tokens must carry to be accepted; default: the issuer."""
+    token_auth_file: Path | None = None
+    """Static bearer tokens, CSV: token,user,uid,"group1,group2"."""
     namespace_finalizer: bool = True
     """Empty terminating namespaces in-process (off when a controller manager does it)."""
 
@@ -101,7 +109,8 @@ class ApiServer:
         self.cache = WatchCache(self.store)
         registry = Registry(self.store, self.cache)
         for info in resources.all():
-            registry.add(info, strategy_for(info, self.network))
+            if info.stored:
+                registry.add(info, strategy_for(info, self.network))
         await self.cache.start({rs.prefix: decode for rs in registry.stores()})
         self.ctx = ApiContext(resources, registry, schema.definitions(minor), VersionInfo(minor))
         await self._bootstrap()
@@ -116,12 +125,28 @@ class ApiServer:
             pki_dir / "apiserver-kubelet-client.crt",
             pki_dir / "apiserver-kubelet-client.key",
         )
+        self.issuer = TokenIssuer(
+            SigningKey.load_or_create(pki_dir),
+            cfg.service_account_issuer,
+            cfg.api_audiences,
+            registry,
+        )
+        self.bearer.token_authenticators.append(self.issuer)
+        secrets = registry.for_storage("core/secrets").strategy
+        assert isinstance(secrets, SecretStrategy)
+        secrets.mint = self.issuer.legacy_token
+        secrets.ca_pem = self.ca.cert_pem
+        if cfg.token_auth_file is not None:
+            self.bearer.token_authenticators.append(StaticTokens.load(cfg.token_auth_file))
         Routes(
             self.ctx,
             openapi,
             f"{cfg.bind_address}:{cfg.port}",
             lambda: self._ready,
             self.node_proxy,
+            issuer=self.issuer,
+            bearer=self.bearer,
+            server_url=f"https://{cfg.bind_address}:{cfg.port}",
         ).install(app)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0

@@ -10,13 +10,13 @@ from openeks.kube.apiserver.strategies.jobs import JobStrategy
 from openeks.kube.apiserver.strategies.namespaces import NamespaceStrategy
 from openeks.kube.apiserver.strategies.nodes import NodeStrategy
 from openeks.kube.apiserver.strategies.pods import PodStrategy
+from openeks.kube.apiserver.strategies.secrets import SecretStrategy
 from openeks.kube.apiserver.strategies.services import ServiceNetwork, ServiceStrategy
 from openeks.kube.apiserver.strategy import Strategy
 
-__all__ = ["ServiceNetwork", "strategy_for"]
+__all__ = ["SecretStrategy", "ServiceNetwork", "strategy_for"]
 
 _EXTRA_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("", "Secret"): ("type",),
     ("apps", "ReplicaSet"): ("status.replicas",),
 }
 
@@ -46,6 +46,8 @@ def strategy_for(info: ResourceInfo, network: ServiceNetwork) -> Strategy:
         return NodeStrategy(info)
     if key == ("batch", "Job"):
         return JobStrategy(info)
+    if key == ("", "Secret"):
+        return SecretStrategy(info)
     if info.kind == "Event" and info.group in ("", "events.k8s.io"):
         return EventStrategy(info)
     if key in _EXTRA_FIELDS:
