@@ -37,6 +37,9 @@ def add_commands(commands: Any) -> None:
     up.add_argument(
         "--api-audiences", default="", help="comma-separated token audiences (default: issuer)"
     )
+    up.add_argument(
+        "--authorization-mode", default="AlwaysAllow", choices=["RBAC", "AlwaysAllow"], help="authorizer"
+    )
     up.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
     up.add_argument(
         "--no-controllers", action="store_true", help="do not run the controller manager"
@@ -75,6 +78,7 @@ def _up(args: argparse.Namespace) -> int:
         extra_sans=args.tls_san,
         compaction_interval=args.compaction_interval,
         token_auth_file=args.token_auth_file,
+        authorization_mode=args.authorization_mode,
         service_account_issuer=args.service_account_issuer,
         api_audiences=[a for a in args.api_audiences.split(",") if a],
     )

@@ -96,6 +96,18 @@ def _review(group: str, kind: str, plural: str, namespaced: bool = False) -> Res
     )
 
 
+def _rbac() -> list[ResourceInfo]:
+    group = "rbac.authorization.k8s.io"
+    return [
+        ResourceInfo(
+            group, "v1", "ClusterRoleBinding", "clusterrolebindings", "clusterrolebinding", False
+        ),
+        ResourceInfo(group, "v1", "ClusterRole", "clusterroles", "clusterrole", False),
+        ResourceInfo(group, "v1", "RoleBinding", "rolebindings", "rolebinding", True),
+        ResourceInfo(group, "v1", "Role", "roles", "role", True),
+    ]
+
+
 _POD_SUBRESOURCES = (
     Subresource("attach", "PodAttachOptions", ("create", "get")),
     Subresource("binding", "Binding", ("create",)),
@@ -268,9 +280,12 @@ def builtin_resources() -> list[ResourceInfo]:
             short_names=("ev",),
             storage="core/events",
         ),
+        *_rbac(),
         _review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
         _review("authentication.k8s.io", "TokenReview", "tokenreviews"),
-        _review("authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True),
+        _review(
+            "authorization.k8s.io", "LocalSubjectAccessReview", "localsubjectaccessreviews", True
+        ),
         _review("authorization.k8s.io", "SelfSubjectAccessReview", "selfsubjectaccessreviews"),
         _review("authorization.k8s.io", "SelfSubjectRulesReview", "selfsubjectrulesreviews"),
         _review("authorization.k8s.io", "SubjectAccessReview", "subjectaccessreviews"),

@@ -15,10 +15,12 @@ from aiohttp import web
 
 from openeks.kube.api import errors
 from openeks.kube.api.errors import ApiError
+from openeks.kube.api.rbac.rules import forbidden_message
 from openeks.kube.api.resources import ResourceInfo
 from openeks.kube.apiserver import binding, codec, discovery, eviction, patching, reviews, watching
 from openeks.kube.apiserver import request as request_info
 from openeks.kube.apiserver.auth import AuthenticationChain, BearerAuthenticator
+from openeks.kube.apiserver.authorization import RBACAuthorizer, request_attributes
 from openeks.kube.apiserver.context import ApiContext
 from openeks.kube.apiserver.handlers import ResourceHandlers, respond
 from openeks.kube.apiserver.openapi import OpenAPI
@@ -75,7 +77,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     return response
 
 
-def auth_middleware(chain: AuthenticationChain) -> Any:
+def auth_middleware(chain: AuthenticationChain, authorizer: RBACAuthorizer | None) -> Any:
+    """Authenticate every request (401 if nobody), then authorize it (403) unless
+    `authorizer` is None (AlwaysAllow)."""
+
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or request.path.startswith(("/readyz/", "/livez/")):
@@ -84,6 +89,19 @@ def auth_middleware(chain: AuthenticationChain) -> Any:
         if user is None:
             raise errors.unauthorized()
         request["user"] = user
+        ri = request_info.parse(request.method, request.path, dict(request.query))
+        request["info"] = ri
+        if authorizer is not None:
+            attrs = request_attributes(user, ri, request.method)
+            if not authorizer.authorize(attrs):
+                raise errors.ApiError(
+                    forbidden_message(attrs),
+                    403,
+                    "Forbidden",
+                    name=attrs.name,
+                    group=attrs.api_group,
+                    kind=attrs.resource,
+                )
         return await handler(request)
 
     return authenticate
@@ -160,7 +178,9 @@ class Routes:
         return web.Response(body=body, content_type="application/json", headers=headers)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
-        ri = request_info.parse(request.method, request.path, dict(request.query))
+        ri = request.get("info") or request_info.parse(
+            request.method, request.path, dict(request.query)
+        )
         if not ri.resource:
             if request.method != "GET":
                 raise errors.method_not_allowed()

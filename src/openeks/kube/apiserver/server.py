@@ -19,12 +19,13 @@ from aiohttp import web
 
 from openeks.kube.api import errors, meta, schema
 from openeks.kube.api.resources import Resources, builtin_resources
-from openeks.kube.apiserver import kubeconfig, pki
+from openeks.kube.apiserver import accessreviews, kubeconfig, pki
 from openeks.kube.apiserver.auth import (
     AuthenticationChain,
     BearerAuthenticator,
     CertificateAuthenticator,
 )
+from openeks.kube.apiserver.authorization import RBACAuthorizer
 from openeks.kube.apiserver.context import ApiContext, VersionInfo
 from openeks.kube.apiserver.maintenance import Compactor
 from openeks.kube.apiserver.namespaces import NamespaceFinalizer
@@ -64,6 +65,8 @@ class ServerConfig:
     """The `iss` of service account tokens; EKS puts its OIDC issuer URL here."""
     api_audiences: list[str] = field(default_factory=list)
     """Audiences tokens must carry to be accepted; default: the issuer."""
+    authorization_mode: str = "AlwaysAllow"
+    """'RBAC' or 'AlwaysAllow'."""
     token_auth_file: Path | None = None
     """Static bearer tokens, CSV: token,user,uid,"group1,group2"."""
     namespace_finalizer: bool = True
@@ -114,8 +117,16 @@ class ApiServer:
         await self.cache.start({rs.prefix: decode for rs in registry.stores()})
         self.ctx = ApiContext(resources, registry, schema.definitions(minor), VersionInfo(minor))
         await self._bootstrap()
+        if cfg.authorization_mode not in ("RBAC", "AlwaysAllow"):
+            raise ValueError(f"unknown authorization mode {cfg.authorization_mode!r}")
+        self.authorizer = RBACAuthorizer(
+            self.cache, always_allow=cfg.authorization_mode == "AlwaysAllow"
+        )
         app = web.Application(
-            middlewares=[errors_middleware, auth_middleware(self._authenticators())],
+            middlewares=[
+                errors_middleware,
+                auth_middleware(self._authenticators(), self.authorizer),
+            ],
             client_max_size=8 * 1024 * 1024,
         )
         openapi = OpenAPI(resources, self.ctx.definitions, minor)
@@ -138,7 +149,7 @@ class ApiServer:
         secrets.ca_pem = self.ca.cert_pem
         if cfg.token_auth_file is not None:
             self.bearer.token_authenticators.append(StaticTokens.load(cfg.token_auth_file))
-        Routes(
+        routes = Routes(
             self.ctx,
             openapi,
             f"{cfg.bind_address}:{cfg.port}",
@@ -147,7 +158,12 @@ class ApiServer:
             issuer=self.issuer,
             bearer=self.bearer,
             server_url=f"https://{cfg.bind_address}:{cfg.port}",
-        ).install(app)
+        )
+        authorizer = self.authorizer
+        routes.access_reviews = lambda request, ri, info: accessreviews.serve(
+            request, ri, info, authorizer
+        )
+        routes.install(app)
         self.runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=1.0
         )

@@ -94,6 +94,8 @@ class ResourceCache:
         self.watchers: set[Watcher] = set()
         self.oldest = 0
         """Events with revision > oldest are all in `events` (0 = since the beginning)."""
+        self.changes = 0
+        """Counts applied events: a cheap "has anything changed" for derived caches."""
         self._buffer: list[Event] | None = None
 
     def load(self, items: Iterable[KeyValue], revision: int) -> None:
@@ -104,6 +106,7 @@ class ResourceCache:
         if self._buffer is not None:
             self._buffer.append(event)
             return
+        self.changes += 1
         key = event.kv.key
         prev = self.objects.get(key)
         if event.type is EventType.DELETE:
