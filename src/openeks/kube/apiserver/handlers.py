@@ -282,6 +282,7 @@ class ResourceHandlers:
         stored = conversion.to_storage(info.group, info.version, info.kind, obj)
         manager = field_manager(request)
         opts = WriteOptions(
+            user=request.get("user"),
             dry_run=dry_run(request),
             field_manager=manager,
             managed_fields=self.managed_fields(request, info, manager),
@@ -298,6 +299,7 @@ class ResourceHandlers:
             raise errors.method_not_allowed()
         manager = field_manager(request)
         opts = WriteOptions(
+            user=request.get("user"),
             dry_run=dry_run(request),
             field_manager=manager,
             managed_fields=self.managed_fields(

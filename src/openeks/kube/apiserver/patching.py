@@ -90,6 +90,7 @@ async def patch(
     schema = ctx.scale_schema() if on_scale else ctx.schema(info)
     is_apply = kind == "apply"
     opts = WriteOptions(
+        user=request.get("user"),
         dry_run=dry_run(request),
         field_manager=manager,
         managed_fields=None

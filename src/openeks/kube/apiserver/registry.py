@@ -26,6 +26,7 @@ import orjson
 from openeks.kube.api import errors, meta
 from openeks.kube.api.errors import ApiError, Cause
 from openeks.kube.api.resources import ResourceInfo
+from openeks.kube.apiserver.auth import User
 from openeks.kube.apiserver.strategy import Strategy
 from openeks.kube.apiserver.watchcache import CacheEvent, WatchCache, Watcher
 from openeks.store import (
@@ -75,6 +76,8 @@ class WriteOptions:
     field_manager: str = ""
     managed_fields: Callable[[Obj | None, Obj], Obj] | None = None
     """Computes metadata.managedFields for a write (old, new) -> new; None = leave."""
+    user: User | None = None
+    """Who writes (for checks such as RBAC escalation); None = the server itself."""
 
 
 @dataclass
@@ -243,6 +246,7 @@ class ResourceStore:
             self._validate(obj, self.strategy.validate(obj))
             if self.info.namespaced:
                 await self.registry.check_namespace_open(namespace)
+            await self.strategy.admit(obj, None, opts.user)
             if opts.managed_fields is not None:
                 obj = opts.managed_fields(None, obj)
             await self.strategy.before_create(obj, opts.dry_run)
@@ -337,6 +341,7 @@ class ResourceStore:
             self.strategy.default(new)
         if subresource not in TRUSTED_SUBRESOURCES:
             self._validate(new, self.strategy.validate_update(new, old))
+            await self.strategy.admit(new, old, opts.user)
         self._check_finalizers(new, old)
         if opts.managed_fields is not None:
             new = opts.managed_fields(old, new)

@@ -35,6 +35,7 @@ from openeks.kube.apiserver.registry import Registry, ResourceStore, WriteOption
 from openeks.kube.apiserver.routes import Routes, auth_middleware, errors_middleware
 from openeks.kube.apiserver.serviceaccounts import SigningKey, TokenIssuer
 from openeks.kube.apiserver.strategies import SecretStrategy, ServiceNetwork, strategy_for
+from openeks.kube.apiserver.strategies.rbac import BindingStrategy, RoleStrategy
 from openeks.kube.apiserver.tokenfile import StaticTokens
 from openeks.kube.apiserver.watchcache import WatchCache
 from openeks.store import Store, open_store
@@ -122,6 +123,9 @@ class ApiServer:
         self.authorizer = RBACAuthorizer(
             self.cache, always_allow=cfg.authorization_mode == "AlwaysAllow"
         )
+        for rs in registry.stores():
+            if isinstance(rs.strategy, RoleStrategy | BindingStrategy):
+                rs.strategy.authorizer = self.authorizer
         app = web.Application(
             middlewares=[
                 errors_middleware,

@@ -18,6 +18,7 @@ from openeks.kube.api.errors import Cause
 from openeks.kube.api.resources import ResourceInfo
 
 if TYPE_CHECKING:
+    from openeks.kube.apiserver.auth import User
     from openeks.kube.apiserver.registry import Registry
 
 Obj = dict[str, Any]
@@ -126,6 +127,9 @@ class Strategy:
 
     def mark_terminating(self, obj: Obj) -> None:
         """Adjust an object whose deletion has started (namespaces: phase Terminating)."""
+
+    async def admit(self, new: Obj, old: Obj | None, user: User | None) -> None:
+        """Refuse a write this user may not make (raise ApiError); None = the server."""
 
     async def before_create(self, obj: Obj, dry_run: bool) -> None:
         """Allocate what the object needs (IPs, ports); raise ApiError to refuse."""

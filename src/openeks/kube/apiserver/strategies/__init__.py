@@ -10,6 +10,7 @@ from openeks.kube.apiserver.strategies.jobs import JobStrategy
 from openeks.kube.apiserver.strategies.namespaces import NamespaceStrategy
 from openeks.kube.apiserver.strategies.nodes import NodeStrategy
 from openeks.kube.apiserver.strategies.pods import PodStrategy
+from openeks.kube.apiserver.strategies.rbac import BindingStrategy, RoleStrategy
 from openeks.kube.apiserver.strategies.secrets import SecretStrategy
 from openeks.kube.apiserver.strategies.services import ServiceNetwork, ServiceStrategy
 from openeks.kube.apiserver.strategy import Strategy
@@ -48,6 +49,8 @@ def strategy_for(info: ResourceInfo, network: ServiceNetwork) -> Strategy:
         return JobStrategy(info)
     if key == ("", "Secret"):
         return SecretStrategy(info)
+    if info.group == "rbac.authorization.k8s.io":
+        return BindingStrategy(info) if info.kind.endswith("Binding") else RoleStrategy(info)
     if info.kind == "Event" and info.group in ("", "events.k8s.io"):
         return EventStrategy(info)
     if key in _EXTRA_FIELDS:
