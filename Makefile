@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBS := etcd-server
+DEBS := etcd-server runc busybox-static docker-registry skopeo util-linux iproute2
 DATA_DIR ?= .openeks
 
 .PHONY: up test bench lint debs setup clean
