@@ -1,0 +1,1 @@
+"""RBAC machinery with no I/O: rule evaluation and the default (bootstrap) policy."""
