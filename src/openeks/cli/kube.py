@@ -38,7 +38,7 @@ def add_commands(commands: Any) -> None:
         "--api-audiences", default="", help="comma-separated token audiences (default: issuer)"
     )
     up.add_argument(
-        "--authorization-mode", default="AlwaysAllow", choices=["RBAC", "AlwaysAllow"], help="authorizer"
+        "--authorization-mode", default="RBAC", choices=["RBAC", "AlwaysAllow"], help="authorizer"
     )
     up.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
     up.add_argument(

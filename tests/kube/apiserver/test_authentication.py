@@ -108,7 +108,8 @@ def test_kubectl_create_token(server: ApiServerProcess, admin: RawClient, tmp_pa
     token = Kubectl(server.kubeconfig, tmp_path)("create", "token", "robot", "-n", "a").strip()
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["sub"] == "system:serviceaccount:a:robot"
-    assert bearer(server, token).get("/api/v1/namespaces/a/configmaps").status == 200
+    # Authenticated (RBAC then says no: the account holds no roles yet).
+    assert bearer(server, token).get("/api/v1/namespaces/a/configmaps").status == 403
 
 
 def test_tokens_are_verifiable_with_the_published_keys(
@@ -158,7 +159,7 @@ def test_bad_tokens_are_401_without_echoing_them(
         },
     }
     good = _forge(server, {**base_claims, "iat": now, "exp": now + 600})
-    assert bearer(server, good).get("/api/v1/namespaces").status == 200
+    assert bearer(server, good).get("/api/v1/namespaces").status == 403  # known, not allowed
     expired = _forge(server, {**base_claims, "iat": now - 7200, "exp": now - 3600})
     malformed = "not.a.jwt"
     wrong_uid = _forge(

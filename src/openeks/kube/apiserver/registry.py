@@ -399,8 +399,8 @@ class ResourceStore:
             self._check_preconditions(obj, opts)
             try:
                 return await self._delete_once(key, kv, obj, opts)
-            except ConflictError:
-                continue
+            except (ConflictError, NotFoundError):
+                continue  # raced with another writer: look again
         raise errors.modified_conflict(self.info.plural, self.info.group, name)
 
     def _check_preconditions(self, obj: Obj, opts: DeleteOptions) -> None:

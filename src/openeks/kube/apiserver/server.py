@@ -19,7 +19,7 @@ from aiohttp import web
 
 from openeks.kube.api import errors, meta, schema
 from openeks.kube.api.resources import Resources, builtin_resources
-from openeks.kube.apiserver import accessreviews, kubeconfig, pki
+from openeks.kube.apiserver import accessreviews, kubeconfig, pki, rbacbootstrap
 from openeks.kube.apiserver.auth import (
     AuthenticationChain,
     BearerAuthenticator,
@@ -66,7 +66,7 @@ class ServerConfig:
     """The `iss` of service account tokens; EKS puts its OIDC issuer URL here."""
     api_audiences: list[str] = field(default_factory=list)
     """Audiences tokens must carry to be accepted; default: the issuer."""
-    authorization_mode: str = "AlwaysAllow"
+    authorization_mode: str = "RBAC"
     """'RBAC' or 'AlwaysAllow'."""
     token_auth_file: Path | None = None
     """Static bearer tokens, CSV: token,user,uid,"group1,group2"."""
@@ -118,6 +118,7 @@ class ApiServer:
         await self.cache.start({rs.prefix: decode for rs in registry.stores()})
         self.ctx = ApiContext(resources, registry, schema.definitions(minor), VersionInfo(minor))
         await self._bootstrap()
+        await rbacbootstrap.reconcile(registry)
         if cfg.authorization_mode not in ("RBAC", "AlwaysAllow"):
             raise ValueError(f"unknown authorization mode {cfg.authorization_mode!r}")
         self.authorizer = RBACAuthorizer(
@@ -184,6 +185,7 @@ class ApiServer:
                 Compactor(self.store, cfg.compaction_interval, self.cache.compacted).run()
             )
         )
+        self._tasks.append(asyncio.create_task(rbacbootstrap.Aggregator(registry).run()))
         self._ready = True
 
     async def stop(self) -> None:

@@ -58,6 +58,8 @@ class LeaderElector:
                 await self._keep(task)
             finally:
                 self.leading.clear()
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    log.error("%s: the leader's work failed", self.name, exc_info=task.exception())
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task

@@ -64,7 +64,10 @@ def load(name: str) -> type[Controller] | None:
 class ControllerManager:
     def __init__(self, config: ManagerConfig) -> None:
         self.config = config
-        self.client = Client(replace(config.client, user_agent="kube-controller-manager/openeks"))
+        # Every informer holds a watch connection: no pool limit, or they starve each other.
+        self.client = Client(
+            replace(config.client, user_agent="kube-controller-manager/openeks"), connections=0
+        )
         self.identity = config.identity or f"{socket.gethostname()}_{uuid.uuid4()}"
         self.controllers: list[Controller] = []
 
@@ -94,6 +97,16 @@ class ControllerManager:
         informers.start()
         try:
             await informers.wait_synced(timeout=None)
-            await asyncio.gather(*(c.run() for c in controllers))
+            await asyncio.gather(*(self._run(c) for c in controllers))
         finally:
             await informers.stop()
+
+    @staticmethod
+    async def _run(controller: Controller) -> None:
+        try:
+            await controller.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("controller %s crashed", controller.name)
+            raise

@@ -1,0 +1,1 @@
+"""Helpers shared by several plugins: taints/tolerations, node affinity, default spreading."""

@@ -1,0 +1,1 @@
+"""InterPodAffinity: required (anti-)affinity filters, preferred terms score."""
