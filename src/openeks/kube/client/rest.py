@@ -8,7 +8,6 @@ the `Status` body, so callers branch on `e.code == 409` exactly as client-go use
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -281,7 +280,7 @@ class Client:
                 async for line in resp.content:
                     if not line.strip():
                         continue
-                    event = json.loads(line)
+                    event = orjson.loads(line)
                     if event["type"] == "ERROR":
                         status = event["object"]
                         raise error_from_status(
