@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def add_commands(commands: Any) -> None:
         add_arguments(node)
     node.set_defaults(run=_node)
 
+    reset = sub.add_parser("node-reset", help="stop a stopped node's pods, remove its network")
+    add_arguments(reset)
+    reset.set_defaults(run=_node_reset)
+
 
 def _up(args: argparse.Namespace) -> int:
     config = ServerConfig(
@@ -118,9 +123,18 @@ def _controller_manager(args: argparse.Namespace) -> int:
     return 0
 
 
+def _node_reset(args: argparse.Namespace) -> int:
+    from openeks.kube.node.config import config_from_args
+    from openeks.kube.node.main import reset_node
+
+    asyncio.run(reset_node(config_from_args(args)))
+    return 0
+
+
 def _node(args: argparse.Namespace) -> int:
     from openeks.kube.node import run_node
     from openeks.kube.node.config import config_from_args
 
-    run_loop(run_node(config_from_args(args)))
+    # Not uvloop: pyroute2's netlink sockets need asyncio's own datagram transports.
+    asyncio.run(run_node(config_from_args(args)))
     return 0

@@ -129,7 +129,18 @@ class NodeAgent:
         """Run until cancelled; stops cleanly (containers keep running)."""
         try:
             await self.start()
-            await asyncio.gather(*self._tasks)
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task.cancelled():
+                    log.error("node %s: %s was cancelled", self.config.name, task.get_name())
+                elif task.exception() is not None:
+                    log.error(
+                        "node %s: %s failed", self.config.name, task.get_name(),
+                        exc_info=task.exception(),
+                    )
+                else:
+                    log.error("node %s: %s ended", self.config.name, task.get_name())
+            raise RuntimeError(f"node {self.config.name}: a part of the agent stopped")
         finally:
             await self.stop()
 

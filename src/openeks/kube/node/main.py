@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from openeks.kube.node.agent import NodeAgent
@@ -50,14 +51,49 @@ async def run_node(config: NodeConfig) -> None:
     agent = NodeAgent(config, runtime)
     task = asyncio.create_task(agent.run(), name=f"node-{config.name}")
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, task.cancel)
+    stopping = False
+    main_pid = os.getpid()
+
+    def on_signal(signum: int, frame: object) -> None:
+        # Not loop.add_signal_handler: pyroute2 forks helpers (netns work) that inherit
+        # asyncio's signal wake-up socket, so a SIGTERM sent to a helper would reach
+        # this loop and stop the agent. A plain handler, checking who it runs in, is safe.
+        nonlocal stopping
+        if os.getpid() != main_pid:
+            os._exit(128 + signum)
+        stopping = True
+        loop.call_soon_threadsafe(task.cancel)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            if not stopping:
+                raise
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        await runtime.close()
+
+
+async def reset_node(config: NodeConfig) -> None:
+    """Stop every pod a (stopped) runc node still runs and remove its network.
+
+    Stopping an agent leaves its containers running, as stopping a kubelet does; this is
+    for taking a node out for good (and for tests)."""
+    if config.runtime != "runc":
+        return
+    runtime = _runc_runtime(config)
+    try:
+        for sandbox in await runtime.list_sandboxes():
+            with contextlib.suppress(Exception):
+                await runtime.stop_sandbox(sandbox)
+        cleanup = getattr(runtime, "cleanup", None)
+        if cleanup is not None:
+            await cleanup()
+        network = getattr(runtime, "network", None)
+        if network is not None:
+            await network.teardown()
+    finally:
         await runtime.close()

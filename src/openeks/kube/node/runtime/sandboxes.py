@@ -11,6 +11,7 @@ down. Teardown is idempotent, so it can be retried after any failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -108,8 +109,12 @@ class Sandboxes:
             else:
                 record.ip = await self.network.attach(sandbox_id, record.netns)
             await asyncio.to_thread(write_pod_files, self.path(sandbox_id), config, record.ip)
-        except (MountError, NetworkError, OSError) as exc:
-            await self.destroy(sandbox_id)
+        except BaseException as exc:
+            # Whatever failed, leave no namespace, address or directory behind.
+            with contextlib.suppress(Exception):
+                await self.destroy(sandbox_id)
+            if not isinstance(exc, MountError | NetworkError | OSError):
+                raise
             raise RuntimeFailure(
                 "FailedCreatePodSandBox", f"Failed to create pod sandbox: {exc}"
             ) from exc
