@@ -30,7 +30,8 @@ up: setup
 	$(BIN)/openeks kube up --data-dir $(DATA_DIR)/kube
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -135,7 +135,9 @@ class NodeAgent:
                     log.error("node %s: %s was cancelled", self.config.name, task.get_name())
                 elif task.exception() is not None:
                     log.error(
-                        "node %s: %s failed", self.config.name, task.get_name(),
+                        "node %s: %s failed",
+                        self.config.name,
+                        task.get_name(),
                         exc_info=task.exception(),
                     )
                 else:

@@ -1,0 +1,1 @@
+"""Custom resource definitions: checking them, serving their resources, validating objects."""

@@ -1,0 +1,1 @@
+"""The controller manager and its controllers: watch, enqueue, reconcile, through the API."""
