@@ -32,10 +32,33 @@ def _rename(obj: Obj, renames: dict[str, str], api_version: str) -> Obj:
     return out
 
 
+_NONE_CONVERTED: dict[tuple[str, str], str] = {}
+"""(group, kind) of custom resources -> their storage version ("None" conversion)."""
+
+
+def register_custom(group: str, kind: str, storage_version: str) -> None:
+    _NONE_CONVERTED[(group, kind)] = storage_version
+
+
+def unregister_custom(group: str, kind: str) -> None:
+    _NONE_CONVERTED.pop((group, kind), None)
+
+
+def _with_version(obj: Obj, api_version: str) -> Obj:
+    if obj.get("apiVersion") == api_version:
+        return obj
+    out = dict(obj)
+    out["apiVersion"] = api_version
+    return out
+
+
 def to_storage(group: str, version: str, kind: str, obj: Obj) -> Obj:
     """The storage form of `obj` as served at group/version."""
     if group == "events.k8s.io" and kind == "Event":
         return _rename(obj, _EVENT_RENAMES, "v1")
+    storage = _NONE_CONVERTED.get((group, kind))
+    if storage is not None:
+        return _with_version(obj, f"{group}/{storage}")
     return obj
 
 
@@ -46,6 +69,8 @@ def from_storage(group: str, version: str, kind: str, obj: Obj) -> Obj:
         out.setdefault("reportingController", "")
         out.setdefault("reportingInstance", "")
         return out
+    if (group, kind) in _NONE_CONVERTED:
+        return _with_version(obj, f"{group}/{version}")
     return obj
 
 

@@ -281,6 +281,17 @@ def builtin_resources() -> list[ResourceInfo]:
             storage="core/events",
         ),
         *_rbac(),
+        ResourceInfo(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            "customresourcedefinition",
+            False,
+            short_names=("crd", "crds"),
+            categories=("api-extensions",),
+            subresources=(_status("CustomResourceDefinition"),),
+        ),
         _review("authentication.k8s.io", "SelfSubjectReview", "selfsubjectreviews"),
         _review("authentication.k8s.io", "TokenReview", "tokenreviews"),
         _review(

@@ -350,8 +350,9 @@ class OpenAPI:
             if name is None:
                 name = f"{_reverse(info.group)}.{info.version}.{info.kind}"
                 if name in self.extra_schemas:
-                    custom[name] = self.extra_schemas[name]
+                    custom[name] = _convert(self.extra_schemas[name])
                     custom[name + "List"] = _list_schema(info, name)
+                    roots += [_META + "ObjectMeta", _META + "ListMeta"]
             else:
                 roots.append(name)
                 list_name = self.defs.name_for_kind(info.group, info.version, info.list_kind)

@@ -1,4 +1,9 @@
-"""The `scale` subresource: a workload seen as an autoscaling/v1 Scale, and back."""
+"""The `scale` subresource: a workload seen as an autoscaling/v1 Scale, and back.
+
+Built-in workloads keep replicas at `.spec.replicas` / `.status.replicas` and a label
+selector object at `.spec.selector`; custom resources say where theirs are in the CRD
+(`specReplicasPath`, `statusReplicasPath`, `labelSelectorPath`, the latter a string).
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,44 @@ from openeks.kube.apiserver.registry import Mutator
 
 Obj = dict[str, Any]
 
+_BUILTIN = {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}
+
+
+def _paths(info: ResourceInfo) -> Obj:
+    custom = info.extra.get("scale")
+    return custom if isinstance(custom, dict) else _BUILTIN
+
+
+def _get(obj: Obj, path: str) -> Any:
+    value: Any = obj
+    for part in path.strip(".").split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _set(obj: Obj, path: str, value: Any) -> None:
+    parts = path.strip(".").split(".")
+    target = obj
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+    target[parts[-1]] = value
+
+
+def _selector(obj: Obj, info: ResourceInfo) -> str | None:
+    custom = info.extra.get("scale")
+    if isinstance(custom, dict):
+        path = custom.get("labelSelectorPath")
+        value = _get(obj, path) if path else None
+        return value if isinstance(value, str) else None
+    selector = (obj.get("spec") or {}).get("selector")
+    return None if selector is None else str(from_label_selector(selector))
+
 
 def scale_of(obj: Obj, info: ResourceInfo) -> Obj:
     m = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
+    paths = _paths(info)
     scale: Obj = {
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -27,16 +64,17 @@ def scale_of(obj: Obj, info: ResourceInfo) -> Obj:
             "resourceVersion": m.get("resourceVersion", ""),
             "creationTimestamp": m.get("creationTimestamp"),
         },
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0)},
+        "spec": {"replicas": _get(obj, paths["specReplicasPath"]) or 0},
+        "status": {"replicas": _get(obj, paths.get("statusReplicasPath") or "") or 0},
     }
+    selector = _selector(obj, info)
     if selector is not None:
-        scale["status"]["selector"] = str(from_label_selector(selector))
+        scale["status"]["selector"] = selector
     return scale
 
 
 def setter(wanted: Obj, info: ResourceInfo, name: str) -> Mutator:
-    """A mutator that sets spec.replicas from a Scale, honouring its resourceVersion."""
+    """A mutator that sets the replicas from a Scale, honouring its resourceVersion."""
     replicas = (wanted.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or replicas < 0:
         raise errors.invalid(
@@ -57,9 +95,10 @@ def setter(wanted: Obj, info: ResourceInfo, name: str) -> Mutator:
         raise errors.bad_request(
             f"the name of the object ({wanted_name}) does not match the name on the URL ({name})"
         )
+    path = _paths(info)["specReplicasPath"]
 
     async def mutate(obj: Obj) -> Obj:
-        obj.setdefault("spec", {})["replicas"] = replicas
+        _set(obj, path, replicas)
         if rv:
             obj["metadata"]["resourceVersion"] = rv
         return obj

@@ -27,6 +27,7 @@ from openeks.kube.apiserver.auth import (
 )
 from openeks.kube.apiserver.authorization import RBACAuthorizer
 from openeks.kube.apiserver.context import ApiContext, VersionInfo
+from openeks.kube.apiserver.crds import CRDManager
 from openeks.kube.apiserver.maintenance import Compactor
 from openeks.kube.apiserver.namespaces import NamespaceFinalizer
 from openeks.kube.apiserver.openapi import OpenAPI
@@ -135,6 +136,8 @@ class ApiServer:
             client_max_size=8 * 1024 * 1024,
         )
         openapi = OpenAPI(resources, self.ctx.definitions, minor)
+        self.crds = CRDManager(self.ctx, openapi)
+        await self.crds.sync()
         pki_dir = cfg.data_dir / "pki"
         self.node_proxy = NodeProxy(
             registry,
@@ -186,6 +189,7 @@ class ApiServer:
             )
         )
         self._tasks.append(asyncio.create_task(rbacbootstrap.Aggregator(registry).run()))
+        self._tasks.append(asyncio.create_task(self.crds.run()))
         self._ready = True
 
     async def stop(self) -> None:

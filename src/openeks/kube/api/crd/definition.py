@@ -143,6 +143,7 @@ def served_resources(crd: Obj) -> list[ResourceInfo]:
                 subresources=tuple(subresources),
                 storage=f"{group}/{names['plural']}",
                 crd=True,
+                extra={"scale": declared.get("scale")} if "scale" in declared else {},
             )
         )
     return out

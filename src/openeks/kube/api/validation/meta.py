@@ -33,7 +33,12 @@ NameFn = Callable[[str, bool], list[str]]
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 FIELD_IMMUTABLE = "field is immutable"
 IS_NEGATIVE = "must be greater than or equal to 0"
-_STANDARD_FINALIZERS = {"kubernetes", "orphan", "foregroundDeletion"}
+_STANDARD_FINALIZERS = {
+    "kubernetes",
+    "orphan",
+    "foregroundDeletion",
+    "customresourcecleanup.apiextensions.k8s.io",
+}
 _BANNED_OWNERS = {("", "v1", "Event")}
 
 

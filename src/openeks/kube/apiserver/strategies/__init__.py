@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openeks.kube.api.resources import ResourceInfo
+from openeks.kube.apiserver.strategies.crds import CRDStrategy
 from openeks.kube.apiserver.strategies.events import EventStrategy
 from openeks.kube.apiserver.strategies.jobs import JobStrategy
 from openeks.kube.apiserver.strategies.namespaces import NamespaceStrategy
@@ -49,6 +50,8 @@ def strategy_for(info: ResourceInfo, network: ServiceNetwork) -> Strategy:
         return JobStrategy(info)
     if key == ("", "Secret"):
         return SecretStrategy(info)
+    if key == ("apiextensions.k8s.io", "CustomResourceDefinition"):
+        return CRDStrategy(info)
     if info.group == "rbac.authorization.k8s.io":
         return BindingStrategy(info) if info.kind.endswith("Binding") else RoleStrategy(info)
     if info.kind == "Event" and info.group in ("", "events.k8s.io"):
