@@ -37,10 +37,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openeks.store import open_store
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import EtcdCluster
-
-from openeks.store import open_store
 
 CLIENTS = 16
 

@@ -39,12 +39,11 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.apiserver import ApiServerProcess
-
 from openeks.kube.client import Client, ClientConfig, load_kubeconfig
 from openeks.kube.client.resources import NAMESPACES, NODES, PODS, REPLICASETS
 from openeks.kube.scheduler import Scheduler, SchedulerConfig
 from openeks.kube.scheduler.framework.types import PodInfo
+from tests.support.apiserver import ApiServerProcess
 
 CLIENTS = 48
 NAMESPACE = "bench"

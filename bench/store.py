@@ -22,9 +22,8 @@ from contextlib import asynccontextmanager
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from tests.support.etcd import EtcdCluster
-
 from openeks.store import Store, open_store
+from tests.support.etcd import EtcdCluster
 
 VALUE = b"x" * 512
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.support.cluster import Cluster, wait_for
 from tests.support.kubectl import Kubectl
 from tests.support.registry import LocalRegistry, build_busybox_image, push, tools_available

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.support.etcd import EtcdCluster, etcd_available
 
 from openeks.store import Store, open_store
+from tests.support.etcd import EtcdCluster, etcd_available
 
 
 @pytest.fixture(scope="session")

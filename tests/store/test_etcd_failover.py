@@ -12,10 +12,10 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from tests.support.etcd import EtcdCluster, etcd_available
 
 from openeks.store import Event, UnavailableError
 from openeks.store.etcd import EtcdOptions, EtcdStore
+from tests.support.etcd import EtcdCluster, etcd_available
 
 pytestmark = [
     pytest.mark.etcd,

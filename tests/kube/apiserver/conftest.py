@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.support.apiserver import ApiServerProcess
 from tests.support.etcd import EtcdCluster
 from tests.support.kubectl import Kubectl

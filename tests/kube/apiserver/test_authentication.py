@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
 from tests.support.rawclient import RawClient

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import yaml
+
 from tests.support.kubectl import Kubectl, kubectl_path
 
 DEPLOYMENT = """\

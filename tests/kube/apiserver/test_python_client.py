@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
+
 from tests.support.apiserver import ApiServerProcess
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.support.apiserver import ApiServerProcess
-from tests.support.kubectl import Kubectl
 
 from openeks.kube.apiserver import pki
+from tests.support.apiserver import ApiServerProcess
+from tests.support.kubectl import Kubectl
 
 
 @pytest.fixture(scope="module")

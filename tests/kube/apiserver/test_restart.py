@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import yaml
+
 from tests.support.apiserver import ApiServerProcess
 
 

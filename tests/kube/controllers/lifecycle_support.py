@@ -21,8 +21,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.support.apiserver import ApiServerProcess
-from tests.support.kubectl import Kubectl
 
 from openeks.kube.api import meta
 from openeks.kube.api.errors import ApiError
@@ -30,6 +28,8 @@ from openeks.kube.client import Client, Informer, load_kubeconfig
 from openeks.kube.client.resources import LEASES, NAMESPACES, NODES, PODS
 from openeks.kube.controllers.base import Controller
 from openeks.kube.controllers.manager import ControllerManager, ManagerConfig
+from tests.support.apiserver import ApiServerProcess
+from tests.support.kubectl import Kubectl
 
 Obj = dict[str, Any]
 

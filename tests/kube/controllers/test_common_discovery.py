@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
+from openeks.kube.client import Client
+from openeks.kube.client.resources import CONFIGMAPS
+from openeks.kube.controllers.common import discovery
+from openeks.kube.controllers.common.metadata import metadata_informer
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
     new_namespace,
 )
-
-from openeks.kube.client import Client
-from openeks.kube.client.resources import CONFIGMAPS
-from openeks.kube.controllers.common import discovery
-from openeks.kube.controllers.common.metadata import metadata_informer
 
 
 async def test_aggregated_and_legacy_discovery_agree(client: Client) -> None:

@@ -6,6 +6,13 @@ import datetime
 from typing import Any
 
 import pytest
+
+from openeks.kube.api import meta
+from openeks.kube.client import Client
+from openeks.kube.client.resources import CRONJOBS, JOBS
+from openeks.kube.controllers.base import Controller
+from openeks.kube.controllers.common import cron
+from openeks.kube.controllers.cronjob import CronJobController, job_from_template, job_name
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
@@ -16,13 +23,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.api import meta
-from openeks.kube.client import Client
-from openeks.kube.client.resources import CRONJOBS, JOBS
-from openeks.kube.controllers.base import Controller
-from openeks.kube.controllers.common import cron
-from openeks.kube.controllers.cronjob import CronJobController, job_from_template, job_name
 
 Obj = dict[str, Any]
 UTC = datetime.UTC

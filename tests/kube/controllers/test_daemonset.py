@@ -7,6 +7,8 @@ import datetime
 import json
 from typing import Any
 
+from openeks.kube.controllers.daemonset import DaemonSetController
+from openeks.kube.controllers.util import daemon
 from tests.kube.controllers.workloads_support import (  # noqa: F401
     ControlPlane,
     api_fixture,
@@ -18,9 +20,6 @@ from tests.kube.controllers.workloads_support import (  # noqa: F401
     wait_for,
 )
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.controllers.daemonset import DaemonSetController
-from openeks.kube.controllers.util import daemon
 
 Obj = dict[str, Any]
 

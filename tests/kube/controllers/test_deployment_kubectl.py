@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from tests.kube.controllers.workloads_support import (  # noqa: F401
     ControlPlane,
     api_fixture,

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.kube.controllers.workloads_support import controller_with
 
 from openeks.kube.controllers.deployment import DeploymentController, util
 from openeks.kube.controllers.util.hashing import template_hash
+from tests.kube.controllers.workloads_support import controller_with
 
 Obj = dict[str, Any]
 

@@ -6,6 +6,10 @@ import datetime
 from typing import Any
 
 import pytest
+
+from openeks.kube.client import Client
+from openeks.kube.client.resources import DEPLOYMENTS, PDBS, PODS, REPLICASETS
+from openeks.kube.controllers.common import pdb as pdbmath
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     FakeKubelet,
     api_fixture,
@@ -18,10 +22,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.client import Client
-from openeks.kube.client.resources import DEPLOYMENTS, PDBS, PODS, REPLICASETS
-from openeks.kube.controllers.common import pdb as pdbmath
 
 Obj = dict[str, Any]
 NOW = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)

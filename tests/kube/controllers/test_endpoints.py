@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeks.kube.client import Client
+from openeks.kube.client.resources import ENDPOINTS, PODS, SERVICES
+from openeks.kube.controllers.common import endpointutil as eu
+from openeks.kube.controllers.endpoints import truncate
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     FakeKubelet,
     api_fixture,
@@ -16,11 +20,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.client import Client
-from openeks.kube.client.resources import ENDPOINTS, PODS, SERVICES
-from openeks.kube.controllers.common import endpointutil as eu
-from openeks.kube.controllers.endpoints import truncate
 
 Obj = dict[str, Any]
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeks.kube.client import Client
+from openeks.kube.client.resources import ENDPOINTSLICES, PODS, SERVICES
+from openeks.kube.controllers.common import slices as sl
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     FakeKubelet,
     api_fixture,
@@ -16,10 +19,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.client import Client
-from openeks.kube.client.resources import ENDPOINTSLICES, PODS, SERVICES
-from openeks.kube.controllers.common import slices as sl
 
 Obj = dict[str, Any]
 TEMPLATE = {

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from openeks.kube.api.errors import ApiError
+from openeks.kube.client import Client
+from openeks.kube.client.resources import CONFIGMAPS, SECRETS
+from openeks.kube.controllers.common.gcgraph import Graph
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
@@ -15,11 +19,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.api.errors import ApiError
-from openeks.kube.client import Client
-from openeks.kube.client.resources import CONFIGMAPS, SECRETS
-from openeks.kube.controllers.common.gcgraph import Graph
 
 Obj = dict[str, Any]
 

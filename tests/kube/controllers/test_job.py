@@ -6,6 +6,12 @@ import asyncio
 import datetime
 from typing import Any
 
+from openeks.kube.client import Client
+from openeks.kube.client.resources import JOBS, PODS
+from openeks.kube.controllers.base import Controller
+from openeks.kube.controllers.common import jobutil as ju
+from openeks.kube.controllers.common.jobtracking import clean_uncounted
+from openeks.kube.controllers.job import JobController
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     FakeKubelet,
     api_fixture,
@@ -17,13 +23,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.client import Client
-from openeks.kube.client.resources import JOBS, PODS
-from openeks.kube.controllers.base import Controller
-from openeks.kube.controllers.common import jobutil as ju
-from openeks.kube.controllers.common.jobtracking import clean_uncounted
-from openeks.kube.controllers.job import JobController
 
 Obj = dict[str, Any]
 T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)

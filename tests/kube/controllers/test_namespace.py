@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from openeks.kube.api.errors import ApiError
+from openeks.kube.client import Client
+from openeks.kube.client.resources import CONFIGMAPS, NAMESPACES, PODS, SECRETS
+from openeks.kube.controllers.common.nsdeleter import update_conditions
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
@@ -15,11 +19,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.api.errors import ApiError
-from openeks.kube.client import Client
-from openeks.kube.client.resources import CONFIGMAPS, NAMESPACES, PODS, SECRETS
-from openeks.kube.controllers.common.nsdeleter import update_conditions
 
 Obj = dict[str, Any]
 

@@ -8,6 +8,12 @@ import datetime
 from collections.abc import AsyncIterator
 from typing import Any
 
+from openeks.kube.api import meta
+from openeks.kube.client import Client
+from openeks.kube.client.resources import EVENTS, NODES, PODS
+from openeks.kube.controllers.base import Controller
+from openeks.kube.controllers.common import nodehealth, taints
+from openeks.kube.controllers.nodelifecycle import NodeLifecycleController
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
@@ -19,13 +25,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     renew_lease,
 )
 from tests.support.apiserver import ApiServerProcess
-
-from openeks.kube.api import meta
-from openeks.kube.client import Client
-from openeks.kube.client.resources import EVENTS, NODES, PODS
-from openeks.kube.controllers.base import Controller
-from openeks.kube.controllers.common import nodehealth, taints
-from openeks.kube.controllers.nodelifecycle import NodeLifecycleController
 
 Obj = dict[str, Any]
 T0 = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)

@@ -7,6 +7,9 @@ import json
 from typing import Any
 
 import pytest
+
+from openeks.kube.api.errors import ApiError
+from openeks.kube.controllers.replicaset import ReplicaSetController
 from tests.kube.controllers.workloads_support import (  # noqa: F401
     ControlPlane,
     api_fixture,
@@ -18,9 +21,6 @@ from tests.kube.controllers.workloads_support import (  # noqa: F401
     wait_for,
 )
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.api.errors import ApiError
-from openeks.kube.controllers.replicaset import ReplicaSetController
 
 Obj = dict[str, Any]
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from openeks.kube.api.errors import ApiError
+from openeks.kube.client import Client
+from openeks.kube.client.resources import SERVICEACCOUNTS
 from tests.kube.controllers.lifecycle_support import (  # noqa: F401
     api_fixture,
     client_fixture,
@@ -12,10 +15,6 @@ from tests.kube.controllers.lifecycle_support import (  # noqa: F401
 )
 from tests.support.apiserver import ApiServerProcess
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.api.errors import ApiError
-from openeks.kube.client import Client
-from openeks.kube.client.resources import SERVICEACCOUNTS
 
 
 async def _default(client: Client, ns: str) -> str:

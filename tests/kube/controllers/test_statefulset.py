@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from openeks.kube.controllers.statefulset import StatefulSetController
+from openeks.kube.controllers.util import stateful as st
 from tests.kube.controllers.workloads_support import (  # noqa: F401
     ControlPlane,
     FakeClient,
@@ -18,9 +20,6 @@ from tests.kube.controllers.workloads_support import (  # noqa: F401
     wait_for,
 )
 from tests.support.kubectl import Kubectl
-
-from openeks.kube.controllers.statefulset import StatefulSetController
-from openeks.kube.controllers.util import stateful as st
 
 Obj = dict[str, Any]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.kube.controllers.workloads_support import FakeClient
 
 from openeks.kube.api import labels
 from openeks.kube.api.errors import ApiError
@@ -16,6 +15,7 @@ from openeks.kube.controllers.util.ownership import (
     controller_ref,
     is_controlled_by,
 )
+from tests.kube.controllers.workloads_support import FakeClient
 
 Obj = dict[str, Any]
 

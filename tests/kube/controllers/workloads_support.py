@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.apiserver import ApiServerProcess
-from tests.support.kubectl import Kubectl
 
 from openeks.kube.api import meta
 from openeks.kube.api.errors import ApiError
@@ -53,6 +51,8 @@ from openeks.kube.client.resources import (
 from openeks.kube.controllers.base import Controller, ControllerContext
 from openeks.kube.controllers.manager import ControllerManager, ManagerConfig
 from openeks.runtime import WorkQueue, run_workers
+from tests.support.apiserver import ApiServerProcess
+from tests.support.kubectl import Kubectl
 
 Obj = dict[str, Any]
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.apiserver import ApiServerProcess
 
 from openeks.kube.api.errors import ApiError
 from openeks.kube.client import Client, ClientConfig, load_kubeconfig
@@ -17,6 +16,7 @@ from openeks.kube.client.resources import NAMESPACES
 from openeks.kube.node.agent import NodeAgent
 from openeks.kube.node.config import NodeConfig
 from openeks.kube.node.runtime.simulated import SimulatedRuntime
+from tests.support.apiserver import ApiServerProcess
 
 Obj = dict[str, Any]
 

@@ -9,13 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.kube.node.conftest import (
-    AgentFactory,
-    condition,
-    container_status,
-    eventually,
-    pod,
-)
 
 from openeks.kube.api.errors import ApiError
 from openeks.kube.client import Client, ClientConfig
@@ -24,6 +17,13 @@ from openeks.kube.node import admission, envvars, status
 from openeks.kube.node.backoff import Backoff, go_duration
 from openeks.kube.node.fleet import Fleet, fleet_configs
 from openeks.kube.node.runtime.simulated import SimulatedRuntime
+from tests.kube.node.conftest import (
+    AgentFactory,
+    condition,
+    container_status,
+    eventually,
+    pod,
+)
 
 Obj = dict[str, Any]
 

@@ -13,6 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from openeks.kube.node.images.archive import ArchiveError, import_archive, import_image
+from openeks.kube.node.images.layers import apply_layer
+from openeks.kube.node.images.reference import InvalidReference, parse_reference
+from openeks.kube.node.images.registry import choose_platform, host_platform, parse_challenge
+from openeks.kube.node.images.store import ImageStore
+from openeks.kube.node.runtime.base import ImagePullError, RuntimeFailure
 from tests.support.registry import (
     LocalRegistry,
     build_busybox_image,
@@ -21,13 +28,6 @@ from tests.support.registry import (
     push,
     tools_available,
 )
-
-from openeks.kube.node.images.archive import ArchiveError, import_archive, import_image
-from openeks.kube.node.images.layers import apply_layer
-from openeks.kube.node.images.reference import InvalidReference, parse_reference
-from openeks.kube.node.images.registry import choose_platform, host_platform, parse_challenge
-from openeks.kube.node.images.store import ImageStore
-from openeks.kube.node.runtime.base import ImagePullError, RuntimeFailure
 
 needs_tools = pytest.mark.skipif(
     not tools_available(), reason="needs docker-registry, skopeo and /bin/busybox"

@@ -17,9 +17,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from tests.kube.node.conftest import AgentFactory, eventually, pod
-from tests.support.apiserver import ApiServerProcess
-from tests.support.kubectl import Kubectl
 
 from openeks.kube.client import Client
 from openeks.kube.client.resources import PODS
@@ -34,6 +31,9 @@ from openeks.kube.node.runtime.base import (
 from openeks.kube.node.runtime.simulated import SimulatedRuntime
 from openeks.kube.node.server import ContainerRef, NodeServer
 from openeks.kube.node.servingcert import ensure_serving_cert, server_context
+from tests.kube.node.conftest import AgentFactory, eventually, pod
+from tests.support.apiserver import ApiServerProcess
+from tests.support.kubectl import Kubectl
 
 T0 = "2024-05-06T07:08:09.123456789Z"
 T1 = "2024-05-06T07:08:10.5Z"

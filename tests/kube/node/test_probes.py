@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from tests.kube.node.conftest import AgentFactory, condition, container_status, eventually, pod
 
 from openeks.kube.client import Client
 from openeks.kube.client.resources import EVENTS, PODS
 from openeks.kube.node.probes import ProbeTarget, ProbeWorker, run_check
 from openeks.kube.node.runtime.simulated import SimulatedRuntime
+from tests.kube.node.conftest import AgentFactory, condition, container_status, eventually, pod
 
 Obj = dict[str, Any]
 

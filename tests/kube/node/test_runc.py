@@ -22,7 +22,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 from pyroute2 import AsyncIPRoute
-from tests.support.registry import build_busybox_image, oci_archive
 
 from openeks.kube.node.images.archive import import_image
 from openeks.kube.node.images.store import ImageStore
@@ -39,6 +38,7 @@ from openeks.kube.node.runtime.base import (
     State,
 )
 from openeks.kube.node.runtime.runc import RuncRuntime
+from tests.support.registry import build_busybox_image, oci_archive
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("runc") or not Path("/bin/busybox").exists(),

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.kube.node.conftest import AgentFactory, container_status, eventually, pod
 
 from openeks.kube.client import Client
 from openeks.kube.client.resources import CONFIGMAPS, PODS
@@ -21,6 +20,7 @@ from openeks.kube.node.volumes import (
     setup_volume,
     write_atomic,
 )
+from tests.kube.node.conftest import AgentFactory, container_status, eventually, pod
 
 Obj = dict[str, Any]
 POD: Obj = {

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tests.kube.scheduler.builders import node, pod
-
 from openeks.kube.api import labels
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.types import PodInfo
+from tests.kube.scheduler.builders import node, pod
 
 
 class Clock:

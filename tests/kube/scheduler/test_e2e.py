@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.apiserver import ApiServerProcess
 
 from openeks.kube.api.errors import ApiError
 from openeks.kube.client import Client, ClientConfig, load_kubeconfig
 from openeks.kube.client.resources import EVENTS, LEASES, NAMESPACES, NODES, PODS, REPLICASETS
 from openeks.kube.scheduler import Scheduler, SchedulerConfig
+from tests.support.apiserver import ApiServerProcess
 
 Obj = dict[str, Any]
 _ns = itertools.count(1)

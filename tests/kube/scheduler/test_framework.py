@@ -6,7 +6,6 @@ import random
 from typing import Any
 
 import pytest
-from tests.kube.scheduler.builders import framework, node, pod
 
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.cycle_state import CycleState
@@ -19,6 +18,7 @@ from openeks.kube.scheduler.framework.status import Status
 from openeks.kube.scheduler.framework.types import PodInfo
 from openeks.kube.scheduler.plugins.registry import in_tree_registry
 from openeks.kube.scheduler.schedule_one import NoNodesAvailable, schedule_pod
+from tests.kube.scheduler.builders import framework, node, pod
 
 
 def failure_message(

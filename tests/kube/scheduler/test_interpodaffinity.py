@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kube.scheduler.builders import FakeListers, node, pod, reasons, run_filter, run_score
-
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.interface import Handle
 from openeks.kube.scheduler.framework.status import Code
 from openeks.kube.scheduler.plugins.interpodaffinity.plugin import InterPodAffinity
+from tests.kube.scheduler.builders import FakeListers, node, pod, reasons, run_filter, run_score
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"

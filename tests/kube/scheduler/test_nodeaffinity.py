@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
-
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.cycle_state import CycleState
 from openeks.kube.scheduler.framework.types import PodInfo
+from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
 
 MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 

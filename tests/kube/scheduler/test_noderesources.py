@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
 
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework import resources as res
 from openeks.kube.scheduler.framework.registry import ArgsError
 from openeks.kube.scheduler.framework.status import Code
+from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
 
 
 def fit_reasons(

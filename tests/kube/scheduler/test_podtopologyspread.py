@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from openeks.kube.scheduler.cache import Cache
+from openeks.kube.scheduler.framework.interface import Handle
+from openeks.kube.scheduler.framework.registry import ArgsError
+from openeks.kube.scheduler.plugins.podtopologyspread.plugin import PodTopologySpread
 from tests.kube.scheduler.builders import (
     FakeListers,
     node,
@@ -13,11 +18,6 @@ from tests.kube.scheduler.builders import (
     run_filter,
     run_score,
 )
-
-from openeks.kube.scheduler.cache import Cache
-from openeks.kube.scheduler.framework.interface import Handle
-from openeks.kube.scheduler.framework.registry import ArgsError
-from openeks.kube.scheduler.plugins.podtopologyspread.plugin import PodTopologySpread
 
 NOT_MATCH = "node(s) didn't match pod topology spread constraints"
 ZONE = "topology.kubernetes.io/zone"

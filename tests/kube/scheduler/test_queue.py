@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.kube.scheduler.builders import framework, node, pod
-
 from openeks.kube.scheduler.framework import events as ev
 from openeks.kube.scheduler.queue import SchedulingQueue
+from tests.kube.scheduler.builders import framework, node, pod
 
 
 class Clock:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.kube.scheduler.builders import node, pod
-
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.cycle_state import CycleState
 from openeks.kube.scheduler.framework.interface import BindPlugin, Handle
@@ -18,6 +16,7 @@ from openeks.kube.scheduler.framework.types import PodInfo
 from openeks.kube.scheduler.plugins.registry import in_tree_registry
 from openeks.kube.scheduler.queue import SchedulingQueue
 from openeks.kube.scheduler.schedule_one import SchedulingLoop
+from tests.kube.scheduler.builders import node, pod
 
 
 class FakeBinder(BindPlugin):

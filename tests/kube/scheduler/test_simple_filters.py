@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
-
 from openeks.kube.scheduler.cache import Cache
 from openeks.kube.scheduler.framework.status import Code
 from openeks.kube.scheduler.framework.types import NodeInfo
+from tests.kube.scheduler.builders import node, plugin, pod, reasons, run_filter, run_score
 
 NO_SCHEDULE = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
 PREFER = {"key": "flaky", "value": "yes", "effect": "PreferNoSchedule"}
