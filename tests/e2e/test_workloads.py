@@ -342,3 +342,55 @@ def test_pods_move_off_a_node_that_dies(
         if p["spec"]["nodeName"] == "node-b"
     ]
     assert sorted(still) == sorted(on_b), "pods tolerating 300 s must wait"
+
+
+def test_an_imported_image_runs_without_a_registry(
+    kubectl: Kubectl, cluster: Cluster, ns: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.support.registry import oci_archive
+
+    archive = oci_archive(build_busybox_image(tmp_path / "layout"), tmp_path / "busybox.tar")
+    node = next(n for n in cluster.nodes if n.name == "node-a")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openeks.cli.main",
+            "image",
+            "import",
+            str(archive),
+            "--data-dir",
+            str(node.data_dir),
+            "--name",
+            "offline.example/busybox",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "offline.example/busybox:latest" in result.stdout
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "offline"},
+        "spec": {
+            "nodeName": "node-a",
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "offline.example/busybox:latest",
+                    "imagePullPolicy": "Never",
+                    "command": ["sh", "-c", "echo offline ok; sleep 3600"],
+                }
+            ],
+        },
+    }
+    kubectl("apply", "-n", ns, "-f", "-", input=json.dumps(pod))
+    kubectl.run(
+        "wait", "--for=condition=Ready", "pod/offline", "-n", ns, "--timeout=60s", timeout=90
+    )
+    wait_for(lambda: "offline ok" in kubectl("logs", "offline", "-n", ns), 20, what="logs")

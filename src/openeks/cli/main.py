@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from openeks.cli import kube
+from openeks.cli import image, kube
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     commands = parser.add_subparsers(dest="command", required=True)
     kube.add_commands(commands)
+    image.add_commands(commands)
     return parser
 
 
