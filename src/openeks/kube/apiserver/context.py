@@ -8,6 +8,7 @@ from typing import Any
 from openeks.kube.api import errors
 from openeks.kube.api.resources import ResourceInfo, Resources
 from openeks.kube.api.schema import Definitions, Node
+from openeks.kube.apiserver.admission import Admission
 from openeks.kube.apiserver.registry import Registry, ResourceStore
 
 Obj = dict[str, Any]
@@ -51,6 +52,8 @@ class ApiContext:
     crd_schemas: dict[tuple[str, str, str], Node] = field(default_factory=dict)
     """(group, version, kind) -> schema of served custom resources."""
     crd_columns: dict[tuple[str, str, str], list[Obj]] = field(default_factory=dict)
+    admission: Admission = field(default_factory=Admission)
+    """The admission chain client writes pass through."""
 
     def info(self, group: str, version: str, plural: str) -> ResourceInfo:
         info = self.resources.get(group, version, plural)

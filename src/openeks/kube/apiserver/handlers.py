@@ -285,6 +285,8 @@ class ResourceHandlers:
         manager = field_manager(request)
         opts = WriteOptions(
             user=request.get("user"),
+            admission=self.ctx.admission,
+            warnings=request.setdefault("warnings", []),
             dry_run=dry_run(request),
             field_manager=manager,
             managed_fields=self.managed_fields(request, info, manager),
@@ -302,6 +304,8 @@ class ResourceHandlers:
         manager = field_manager(request)
         opts = WriteOptions(
             user=request.get("user"),
+            admission=self.ctx.admission,
+            warnings=request.setdefault("warnings", []),
             dry_run=dry_run(request),
             field_manager=manager,
             managed_fields=self.managed_fields(
@@ -341,6 +345,7 @@ class ResourceHandlers:
         if ri.subresource:
             raise errors.method_not_allowed()
         opts = await delete_options(request)
+        opts.admission, opts.user = self.ctx.admission, request.get("user")
         obj, gone = await rs.delete(ri.namespace, ri.name, opts)
         if gone:
             return respond(request, success_status(info, obj))

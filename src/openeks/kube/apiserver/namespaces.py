@@ -1,4 +1,7 @@
-"""The namespace finalizer: empties a terminating namespace, then lets it go.
+"""Namespace stand-ins for an API server without a controller manager.
+
+The namespace finalizer empties a terminating namespace, then lets it go; and every
+active namespace gets its `default` service account.
 
 Deleting a namespace marks it Terminating (`NamespaceStrategy`); this loop deletes every
 namespaced object in it, waits for them to be gone (their own finalizers and grace
@@ -46,6 +49,8 @@ class NamespaceFinalizer:
     async def sweep(self) -> None:
         namespaces = self.registry.cache.cache(_PREFIX).objects.values()
         for ns in list(namespaces):
+            if not ns["metadata"].get("deletionTimestamp"):
+                await self.ensure_default_account(ns["metadata"]["name"])
             if ns["metadata"].get("deletionTimestamp") and "kubernetes" in (
                 (ns.get("spec") or {}).get("finalizers") or ()
             ):
@@ -53,6 +58,20 @@ class NamespaceFinalizer:
                     await self.finalize(ns["metadata"]["name"])
                 except ApiError as e:
                     log.warning("finalizing namespace %s: %s", ns["metadata"]["name"], e)
+
+    async def ensure_default_account(self, namespace: str) -> None:
+        """Without a controller manager nobody creates `default` service accounts, and
+        pods need one (ServiceAccount admission): make it, as the SA controller would."""
+        accounts = self.registry.for_storage("core/serviceaccounts")
+        key = accounts.key(namespace, "default")
+        if key in self.registry.cache.cache("/registry/core/serviceaccounts/").objects:
+            return
+        body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+        try:
+            await accounts.create(namespace, body, WriteOptions())
+        except ApiError as e:
+            if e.code not in (403, 404, 409):
+                raise
 
     async def finalize(self, name: str) -> None:
         remaining = 0

@@ -91,6 +91,8 @@ async def patch(
     is_apply = kind == "apply"
     opts = WriteOptions(
         user=request.get("user"),
+        admission=ctx.admission,
+        warnings=request.setdefault("warnings", []),
         dry_run=dry_run(request),
         field_manager=manager,
         managed_fields=None

@@ -26,6 +26,7 @@ import orjson
 from openeks.kube.api import errors, meta
 from openeks.kube.api.errors import ApiError, Cause
 from openeks.kube.api.resources import ResourceInfo
+from openeks.kube.apiserver.admission import Admission, AdmissionRequest
 from openeks.kube.apiserver.auth import User
 from openeks.kube.apiserver.strategy import Strategy
 from openeks.kube.apiserver.watchcache import CacheEvent, WatchCache, Watcher
@@ -78,10 +79,16 @@ class WriteOptions:
     """Computes metadata.managedFields for a write (old, new) -> new; None = leave."""
     user: User | None = None
     """Who writes (for checks such as RBAC escalation); None = the server itself."""
+    admission: Admission | None = None
+    """The admission chain for client writes; None for the server's own."""
+    warnings: list[str] = field(default_factory=list)
+    """Filled by admission plugins; the handler turns them into Warning headers."""
 
 
 @dataclass
 class DeleteOptions:
+    admission: Admission | None = None
+    user: User | None = None
     grace_period: int | None = None
     propagation: str = ""
     precondition_uid: str = ""
@@ -240,10 +247,18 @@ class ResourceStore:
             m.pop(key, None)
         self.strategy.prepare_for_create(obj)
         self.strategy.default(obj)
+        request = self._admission_request("CREATE", "", namespace, obj, None, opts)
+        if opts.admission is not None:
+            await opts.admission.mutate(request)
+            obj = request.obj or obj
+            m = meta.metadata(obj)
         for attempt in range(_GENERATE_NAME_ATTEMPTS if generated else 1):
             if generated:
                 m["name"] = meta.generate_name(m["generateName"])
             self._validate(obj, self.strategy.validate(obj))
+            if opts.admission is not None:
+                request.name = m["name"]
+                await opts.admission.validate(request)
             if self.info.namespaced:
                 await self.registry.check_namespace_open(namespace)
             await self.strategy.admit(obj, None, opts.user)
@@ -264,6 +279,29 @@ class ResourceStore:
                 raise
             return _with_rv(obj, kv.mod_revision)
         raise AssertionError("unreachable")
+
+    def _admission_request(
+        self,
+        operation: str,
+        subresource: str,
+        namespace: str,
+        obj: Obj | None,
+        old: Obj | None,
+        opts: WriteOptions,
+    ) -> AdmissionRequest:
+        name = meta.name_of(obj or old or {})
+        return AdmissionRequest(
+            operation,
+            self.info,
+            subresource,
+            namespace,
+            name,
+            obj,
+            old,
+            opts.user,
+            opts.dry_run,
+            warnings=opts.warnings,
+        )
 
     def _set_namespace(self, namespace: str, m: Obj) -> None:
         if not self.info.namespaced:
@@ -339,9 +377,20 @@ class ResourceStore:
         elif subresource not in TRUSTED_SUBRESOURCES:
             self.strategy.prepare_for_update(new, old)
             self.strategy.default(new)
+        admitting = opts.admission is not None and subresource not in TRUSTED_SUBRESOURCES
+        request = self._admission_request(
+            "UPDATE", subresource, m.get("namespace", ""), new, old, opts
+        )
+        if admitting:
+            assert opts.admission is not None
+            await opts.admission.mutate(request)
+            new = request.obj or new
         if subresource not in TRUSTED_SUBRESOURCES:
             self._validate(new, self.strategy.validate_update(new, old))
             await self.strategy.admit(new, old, opts.user)
+        if admitting:
+            assert opts.admission is not None
+            await opts.admission.validate(request)
         self._check_finalizers(new, old)
         if opts.managed_fields is not None:
             new = opts.managed_fields(old, new)
@@ -397,6 +446,11 @@ class ResourceStore:
                 raise self._not_found(name)
             obj = decode(kv)
             self._check_preconditions(obj, opts)
+            if opts.admission is not None:
+                request = AdmissionRequest(
+                    "DELETE", self.info, "", namespace, name, None, obj, opts.user, opts.dry_run
+                )
+                await opts.admission.validate(request)
             try:
                 return await self._delete_once(key, kv, obj, opts)
             except (ConflictError, NotFoundError):

@@ -33,6 +33,7 @@ CONTROLLERS: dict[str, str] = {
     "endpoints": "openeks.kube.controllers.endpoints:EndpointsController",
     "endpointslice": "openeks.kube.controllers.endpointslice:EndpointSliceController",
     "disruption": "openeks.kube.controllers.disruption:DisruptionController",
+    "root-ca-cert-publisher": "openeks.kube.controllers.rootcacert:RootCACertPublisher",
 }
 
 
