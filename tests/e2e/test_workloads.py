@@ -394,3 +394,21 @@ def test_an_imported_image_runs_without_a_registry(
         "wait", "--for=condition=Ready", "pod/offline", "-n", ns, "--timeout=60s", timeout=90
     )
     wait_for(lambda: "offline ok" in kubectl("logs", "offline", "-n", ns), 20, what="logs")
+
+
+def test_components_run_as_their_own_identities(cluster: Cluster) -> None:
+    node = Kubectl(cluster.root / "node-a.kubeconfig", cluster.root / "node-home")
+    assert "system:node:node-a" in node("auth", "whoami")
+    assert node.run("auth", "can-i", "patch", "nodes/status").stdout.strip() == "yes"
+    refused = node.fails("create", "namespace", "not-for-nodes")
+    assert 'User "system:node:node-a" cannot create resource "namespaces"' in refused.stderr
+    plane = cluster.api.data_dir
+    for kubeconfig, user in (
+        ("scheduler.kubeconfig", "system:kube-scheduler"),
+        ("controller-manager.kubeconfig", "system:kube-controller-manager"),
+    ):
+        component = Kubectl(plane / kubeconfig, cluster.root / f"{user}-home")
+        assert user in component("auth", "whoami")
+        assert component.run(
+            "auth", "can-i", "delete", "secrets", "-n", "kube-system", check=False
+        ).stdout.strip() == "no" or user.endswith("manager")

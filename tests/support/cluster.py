@@ -116,8 +116,16 @@ class Cluster:
         self.api.start()
         return self
 
+    def node_kubeconfig(self, name: str) -> Path:
+        """Credentials of the node's own identity: system:node:<name> in system:nodes."""
+        from openeks.kube.apiserver.kubeconfig import issue_for
+
+        out = self.root / f"{name}.kubeconfig"
+        return issue_for(self.api.data_dir, f"system:node:{name}", ["system:nodes"], out)
+
     def add_node(self, name: str, **kw: object) -> NodeProcess:
-        node = NodeProcess(self.kubeconfig, self.root / name, name, **kw)  # type: ignore[arg-type]
+        kubeconfig = self.node_kubeconfig(name)
+        node = NodeProcess(kubeconfig, self.root / name, name, **kw)  # type: ignore[arg-type]
         self.nodes.append(node)
         return node.start()
 

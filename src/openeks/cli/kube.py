@@ -67,6 +67,13 @@ def add_commands(commands: Any) -> None:
         add_arguments(node)
     node.set_defaults(run=_node)
 
+    creds = sub.add_parser("kubeconfig", help="issue a client-certificate kubeconfig for a user")
+    creds.add_argument("--data-dir", required=True, type=Path, help="the control plane's data dir")
+    creds.add_argument("--user", required=True, help="e.g. system:node:node-a")
+    creds.add_argument("--group", action="append", default=[], help="e.g. system:nodes")
+    creds.add_argument("--out", required=True, type=Path)
+    creds.set_defaults(run=_kubeconfig)
+
     reset = sub.add_parser("node-reset", help="stop a stopped node's pods, remove its network")
     add_arguments(reset)
     reset.set_defaults(run=_node_reset)
@@ -120,6 +127,13 @@ def _controller_manager(args: argparse.Namespace) -> int:
         leader_elect=not args.no_leader_elect,
     )
     run_loop(ControllerManager(config).run())
+    return 0
+
+
+def _kubeconfig(args: argparse.Namespace) -> int:
+    from openeks.kube.apiserver.kubeconfig import issue_for
+
+    print(issue_for(args.data_dir, args.user, args.group, args.out))
     return 0
 
 

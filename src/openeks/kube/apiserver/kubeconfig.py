@@ -45,3 +45,17 @@ def write(
     path: Path, server: str, ca_pem: bytes, user: str, client: KeyPair, cluster: str = "openeks"
 ) -> None:
     write_private(path, render(server, ca_pem, user, client, cluster).encode())
+
+
+def issue_for(data_dir: Path, user: str, groups: list[str], out: Path) -> Path:
+    """A kubeconfig for `user` in `groups`, signed by the cluster CA in `data_dir` (the
+    control plane's data directory), for the server its admin kubeconfig names."""
+    from openeks.kube.apiserver import pki
+
+    pki_dir = data_dir / "pki"
+    ca = pki.KeyPair((pki_dir / "ca.crt").read_bytes(), (pki_dir / "ca.key").read_bytes())
+    admin = yaml.safe_load((data_dir / "admin.kubeconfig").read_text())
+    server = admin["clusters"][0]["cluster"]["server"]
+    cluster = admin["clusters"][0]["name"]
+    write(out, server, ca.cert_pem, user, pki.issue_client(ca, user, groups), cluster)
+    return out
