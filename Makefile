@@ -41,6 +41,9 @@ test: lint
 bench: setup
 	$(BIN)/pytest -q -m slow
 	$(BIN)/python bench/apiserver.py
+	$(BIN)/python bench/rbac.py
+	$(BIN)/python bench/scheduler.py
+	$(BIN)/python bench/podstart.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

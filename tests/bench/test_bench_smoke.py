@@ -34,6 +34,11 @@ def test_apiserver_benchmark_runs_and_prints_every_figure() -> None:
         assert figure in out, out
 
 
+def test_rbac_benchmark_runs_and_compares_with_masters() -> None:
+    out = _run("bench/rbac.py", "--requests", "300")
+    assert "get as system:masters" in out and "RBAC cost" in out, out
+
+
 @pytest.mark.slow
 def test_apiserver_benchmark_full() -> None:
     print(_run("bench/apiserver.py"))
