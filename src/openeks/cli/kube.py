@@ -29,6 +29,14 @@ def add_commands(commands: Any) -> None:
         default=300.0,
         help="seconds between store compactions (history older than one interval goes)",
     )
+    up.add_argument(
+        "--pki-dir", type=Path, default=None, help="shared certificates (default DIR/pki)"
+    )
+    up.add_argument("--external-url", default="", help="the URL clients use (a load balancer)")
+    up.add_argument(
+        "--token-webhook-url", default="", help="TokenReview webhook for unknown tokens"
+    )
+    up.add_argument("--token-webhook-prefix", default="", help="only tokens with this prefix")
     up.add_argument("--token-auth-file", type=Path, help='CSV: token,user,uid,"group1,group2"')
     up.add_argument(
         "--service-account-issuer",
@@ -90,6 +98,10 @@ def _up(args: argparse.Namespace) -> int:
         extra_sans=args.tls_san,
         compaction_interval=args.compaction_interval,
         token_auth_file=args.token_auth_file,
+        pki_dir=args.pki_dir,
+        external_url=args.external_url,
+        token_webhook_url=args.token_webhook_url,
+        token_webhook_prefix=args.token_webhook_prefix,
         authorization_mode=args.authorization_mode,
         service_account_issuer=args.service_account_issuer,
         api_audiences=[a for a in args.api_audiences.split(",") if a],

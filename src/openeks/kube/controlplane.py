@@ -47,11 +47,13 @@ async def run(config: ControlPlaneConfig, ready_line: bool = True) -> None:
     await server.start()
     tasks: list[asyncio.Task[None]] = []
     if config.scheduler:
-        path = server.write_kubeconfig("scheduler.kubeconfig", "system:kube-scheduler", [])
+        path = server.write_kubeconfig(
+            "scheduler.kubeconfig", "system:kube-scheduler", [], local=True
+        )
         tasks.append(asyncio.create_task(_scheduler(str(path)), name="scheduler"))
     if config.controllers:
         path = server.write_kubeconfig(
-            "controller-manager.kubeconfig", "system:kube-controller-manager", []
+            "controller-manager.kubeconfig", "system:kube-controller-manager", [], local=True
         )
         tasks.append(asyncio.create_task(_controllers(str(path)), name="controller-manager"))
     if ready_line:

@@ -244,3 +244,59 @@ def test_certificates_from_another_ca_are_refused(server: ApiServerProcess, tmp_
     client.ctx.load_cert_chain(tmp_path / "c.crt", tmp_path / "c.key")
     with pytest.raises((ssl.SSLError, ConnectionError)):
         client.get("/api/v1/namespaces")
+
+
+def test_unknown_tokens_go_to_the_token_webhook(tmp_path: Path) -> None:
+    """The EKS bridge: a TokenReview webhook decides about tokens nobody else knows."""
+    import json as json_
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Reviewer(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            review = json_.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            token = review["spec"]["token"]
+            seen.append(token)
+            status = (
+                {
+                    "authenticated": True,
+                    "user": {
+                        "username": "arn:aws:iam::000000000000:user/ana",
+                        "groups": ["eks-admins"],
+                    },
+                }
+                if token == "k8s-aws-v1.good"
+                else {"authenticated": False}
+            )
+            body = json_.dumps(
+                {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Reviewer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/tokenreview"
+    try:
+        with ApiServerProcess(
+            tmp_path / "kube",
+            extra=["--token-webhook-url", url, "--token-webhook-prefix", "k8s-aws-v1."],
+        ) as api:
+            info = whoami(bearer(api, "k8s-aws-v1.good"))
+            assert info["username"] == "arn:aws:iam::000000000000:user/ana"
+            assert info["groups"] == ["eks-admins", "system:authenticated"]
+            assert bearer(api, "k8s-aws-v1.bad").get("/api/v1/namespaces").status == 401
+            assert bearer(api, "other-token").get("/api/v1/namespaces").status == 401
+            assert "other-token" not in seen, "tokens without the prefix stay local"
+            whoami(bearer(api, "k8s-aws-v1.good"))
+            assert seen.count("k8s-aws-v1.good") == 1, "answers are cached"
+    finally:
+        httpd.shutdown()

@@ -38,6 +38,7 @@ from openeks.kube.apiserver.serviceaccounts import SigningKey, TokenIssuer
 from openeks.kube.apiserver.strategies import SecretStrategy, ServiceNetwork, strategy_for
 from openeks.kube.apiserver.strategies.rbac import BindingStrategy, RoleStrategy
 from openeks.kube.apiserver.tokenfile import StaticTokens
+from openeks.kube.apiserver.tokenwebhook import WebhookTokenAuthenticator
 from openeks.kube.apiserver.watchcache import WatchCache
 from openeks.store import Store, open_store
 
@@ -69,6 +70,16 @@ class ServerConfig:
     """Audiences tokens must carry to be accepted; default: the issuer."""
     authorization_mode: str = "RBAC"
     """'RBAC' or 'AlwaysAllow'."""
+    pki_dir: Path | None = None
+    """Certificates and keys; several API servers of one cluster share it. Default:
+    <data_dir>/pki, created on first start."""
+    external_url: str = ""
+    """The URL clients should use (a load balancer in front of several API servers);
+    written into generated kubeconfigs. Default: this server's own URL."""
+    token_webhook_url: str = ""
+    """Where unknown bearer tokens are sent as TokenReviews (the EKS IAM bridge)."""
+    token_webhook_prefix: str = ""
+    """Only tokens with this prefix go to the webhook ('' = all)."""
     token_auth_file: Path | None = None
     """Static bearer tokens, CSV: token,user,uid,"group1,group2"."""
     namespace_finalizer: bool = True
@@ -102,6 +113,7 @@ class ApiServer:
         self.port = config.port
         self.bearer = BearerAuthenticator()
         self.node_proxy: NodeProxy | None = None
+        self.token_webhook: WebhookTokenAuthenticator | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -138,7 +150,7 @@ class ApiServer:
         openapi = OpenAPI(resources, self.ctx.definitions, minor)
         self.crds = CRDManager(self.ctx, openapi)
         await self.crds.sync()
-        pki_dir = cfg.data_dir / "pki"
+        pki_dir = self.pki_dir
         self.node_proxy = NodeProxy(
             registry,
             pki_dir / "apiserver-kubelet-client.crt",
@@ -157,6 +169,11 @@ class ApiServer:
         secrets.ca_pem = self.ca.cert_pem
         if cfg.token_auth_file is not None:
             self.bearer.token_authenticators.append(StaticTokens.load(cfg.token_auth_file))
+        if cfg.token_webhook_url:
+            self.token_webhook = WebhookTokenAuthenticator(
+                cfg.token_webhook_url, prefix=cfg.token_webhook_prefix
+            )
+            self.bearer.token_authenticators.append(self.token_webhook)
         routes = Routes(
             self.ctx,
             openapi,
@@ -203,6 +220,8 @@ class ApiServer:
             await self.runner.cleanup()
         if self.node_proxy is not None:
             await self.node_proxy.close()
+        if self.token_webhook is not None:
+            await self.token_webhook.close()
         if self.cache is not None:
             await self.cache.stop()
         if self.store is not None:
@@ -218,7 +237,7 @@ class ApiServer:
 
     def _pki(self) -> ssl.SSLContext:
         cfg = self.config
-        pki_dir = cfg.data_dir / "pki"
+        pki_dir = self.pki_dir
         self.ca = pki.load_or_create_ca(pki_dir)
         hosts = [
             "127.0.0.1",
@@ -252,20 +271,33 @@ class ApiServer:
         del serving
         return context
 
-    def write_kubeconfig(self, filename: str, user: str, groups: list[str]) -> Path:
-        """A kubeconfig for `user` in `groups` with a client certificate (mode 0600)."""
-        pki_dir = self.config.data_dir / "pki"
+    @property
+    def pki_dir(self) -> Path:
+        return self.config.pki_dir or self.config.data_dir / "pki"
+
+    @property
+    def client_url(self) -> str:
+        return self.config.external_url or self.url
+
+    def write_kubeconfig(
+        self, filename: str, user: str, groups: list[str], local: bool = False
+    ) -> Path:
+        """A kubeconfig for `user` in `groups` with a client certificate (mode 0600);
+        `local`: for this server itself rather than the cluster's external URL."""
+        pki_dir = self.pki_dir
         stem = user.replace(":", "-")
         pair = pki.load_or_issue(pki_dir, stem, lambda: pki.issue_client(self.ca, user, groups))
         path = self.config.data_dir / filename
-        kubeconfig.write(path, self.url, self.ca.cert_pem, user, pair, self.config.cluster_name)
+        kubeconfig.write(
+            path, self.client_url, self.ca.cert_pem, user, pair, self.config.cluster_name
+        )
         return path
 
     def _write_admin_kubeconfig(self) -> None:
         cfg = self.config
         kubeconfig.write(
             cfg.data_dir / "admin.kubeconfig",
-            self.url,
+            self.client_url,
             self.ca.cert_pem,
             "kubernetes-admin",
             self.admin,
