@@ -71,6 +71,10 @@ def resource_path(
 class Client:
     """One cluster's API, as one identity. Use as an async context manager or close()."""
 
+    list_accept = "application/json"
+    """What lists ask for; a metadata-only client asks for PartialObjectMetadataList."""
+    watch_accept = "application/json"
+
     def __init__(
         self, config: ClientConfig, *, connections: int = 32, timeout: float = 30.0
     ) -> None:
@@ -114,9 +118,10 @@ class Client:
         body: Any = None,
         content_type: str = "application/json",
         raw: bool = False,
+        accept: str = "application/json",
     ) -> Any:
         data = None
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             data = body if isinstance(body, bytes) else orjson.dumps(body)
             headers["Content-Type"] = content_type
@@ -165,7 +170,9 @@ class Client:
         )
         if continue_token:
             params["continue"] = continue_token
-        result: Obj = await self.request("GET", resource_path(res, namespace), params=params)
+        result: Obj = await self.request(
+            "GET", resource_path(res, namespace), params=params, accept=self.list_accept
+        )
         return result
 
     async def create(
@@ -261,18 +268,25 @@ class Client:
     ) -> AsyncIterator[tuple[str, Obj]]:
         """(type, object) pairs; ERROR events are raised as ApiError (410 = relist)."""
         params = _params(
-            watch="true",
             resourceVersion=resource_version,
             labelSelector=label_selector,
             fieldSelector=field_selector,
             allowWatchBookmarks="true" if bookmarks else "",
             timeoutSeconds=str(timeout_seconds) if timeout_seconds else "",
         )
+        path = resource_path(res, namespace)
+        async for event in self.watch_path(path, params, self.watch_accept):
+            yield event
+
+    async def watch_path(
+        self, path: str, params: dict[str, str], accept: str = "application/json"
+    ) -> AsyncIterator[tuple[str, Obj]]:
+        """A watch of any collection path, its events answered as `accept` asks."""
         try:
             async with self.session.get(
-                self.config.server + resource_path(res, namespace),
-                params=params,
-                headers={"Accept": "application/json"},
+                self.config.server + path,
+                params={**params, "watch": "true"},
+                headers={"Accept": accept},
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.timeout),
             ) as resp:
                 if resp.status >= 400:
@@ -287,7 +301,7 @@ class Client:
                             int(status.get("code") or 500), orjson.dumps(status)
                         )
                     yield event["type"], event["object"]
-        except (TimeoutError, aiohttp.ClientError) as e:
+        except (aiohttp.ClientError, TimeoutError) as e:
             raise ApiError(f"watch connection lost: {e}", 503, "ServiceUnavailable") from e
 
 

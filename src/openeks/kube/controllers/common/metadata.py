@@ -10,7 +10,6 @@ unchanged on top of it; `get` and `delete` helpers cover single objects.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -21,18 +20,16 @@ from openeks.kube.controllers.common.transport import (
     AS_METADATA,
     AS_METADATA_LIST,
     request_as,
-    watch_as,
 )
 
 Obj = dict[str, Any]
 
 
-def _params(**values: str) -> dict[str, str]:
-    return {k: v for k, v in values.items() if v}
-
-
 class MetadataClient(Client):
     """Shares the session of `base`; lists and watches return PartialObjectMetadata."""
+
+    list_accept = AS_METADATA_LIST
+    watch_accept = AS_METADATA
 
     def __init__(self, base: Client) -> None:
         super().__init__(base.config, timeout=base.timeout)
@@ -44,50 +41,6 @@ class MetadataClient(Client):
 
     async def close(self) -> None:
         """The session belongs to the base client."""
-
-    async def list(
-        self,
-        res: ResourceInfo,
-        namespace: str = "",
-        *,
-        label_selector: str = "",
-        field_selector: str = "",
-        limit: int = 0,
-        continue_token: str = "",
-        resource_version: str = "",
-    ) -> Obj:
-        params = _params(
-            labelSelector=label_selector,
-            fieldSelector=field_selector,
-            limit=str(limit) if limit else "",
-            resourceVersion=resource_version,
-        )
-        if continue_token:
-            params["continue"] = continue_token
-        return await request_as(
-            self._base, "GET", resource_path(res, namespace), AS_METADATA_LIST, params=params
-        )
-
-    async def watch(
-        self,
-        res: ResourceInfo,
-        namespace: str = "",
-        *,
-        resource_version: str = "",
-        label_selector: str = "",
-        field_selector: str = "",
-        timeout_seconds: int = 0,
-        bookmarks: bool = True,
-    ) -> AsyncIterator[tuple[str, Obj]]:
-        params = _params(
-            resourceVersion=resource_version,
-            labelSelector=label_selector,
-            fieldSelector=field_selector,
-            allowWatchBookmarks="true" if bookmarks else "",
-            timeoutSeconds=str(timeout_seconds) if timeout_seconds else "",
-        )
-        async for event in watch_as(self._base, resource_path(res, namespace), AS_METADATA, params):
-            yield event
 
     async def get_metadata(self, res: ResourceInfo, name: str, namespace: str = "") -> Obj:
         return await request_as(self._base, "GET", resource_path(res, namespace, name), AS_METADATA)
