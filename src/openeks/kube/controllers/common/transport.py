@@ -10,7 +10,6 @@ so callers see the usual `ApiError`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from openeks.kube.client import Client
@@ -37,11 +36,3 @@ async def request_as(
     """One request answered as `accept` asks; 4xx/5xx raise `ApiError`."""
     result: Obj = await client.request(method, path, params=params, accept=accept) or {}
     return result
-
-
-async def watch_as(
-    client: Client, path: str, accept: str, params: dict[str, str]
-) -> AsyncIterator[tuple[str, Obj]]:
-    """(type, object) pairs of a watch answered as `accept` asks; ERROR events raise."""
-    async for event in client.watch_path(path, params, accept):
-        yield event
