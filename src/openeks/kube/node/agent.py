@@ -2,10 +2,11 @@
 
 Start-up follows readiness, as kubelet's does: the HTTPS API listens (its port goes into
 the Node), the Node is registered, checkpoints are read, the pod list arrives (pods are
-admitted oldest first), checkpoints of pods that are gone are cleaned up, then the
-heartbeats start. From then on the pod informer (field selector `spec.nodeName=<node>`)
-drives one worker per pod (`podworker`), and container exits come from the runtime's
-events or from polling.
+admitted oldest first), checkpoints of pods that are gone are cleaned up, the service
+proxy starts (`proxy/`, runc nodes; it elects one agent per cluster and host to program
+the rules), then the heartbeats start. From then on the pod informer (field selector
+`spec.nodeName=<node>`) drives one worker per pod (`podworker`), and container exits come
+from the runtime's events or from polling.
 
 Stopping the agent leaves containers running, like stopping a kubelet: the next agent on
 the same data directory adopts them. Many agents can share one API client and one
@@ -37,6 +38,7 @@ from openeks.kube.node.heartbeat import LeaseKeeper, NodeStatusReporter
 from openeks.kube.node.imageref import normalized_image
 from openeks.kube.node.instancetypes import lookup, node_resources
 from openeks.kube.node.podworker import PodWorkers
+from openeks.kube.node.proxy import ProxyConfig, ServiceProxy
 from openeks.kube.node.runtime.base import Runtime
 from openeks.kube.node.sandbox import read_resolv_conf
 from openeks.kube.node.server import ContainerRef, NodeServer
@@ -122,6 +124,7 @@ class NodeAgent:
         self.node: Obj = {}
         self.facts: registration.NodeFacts | None = None
         self.ready = asyncio.Event()
+        self.proxy: ServiceProxy | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -163,12 +166,16 @@ class NodeAgent:
             lambda: registration.register(self.client, node), "register the node"
         )
         await self._start_pods()
+        self._start_proxy()
         self._start_heartbeats()
         if self.config.node_events:
             self._node_events()
         self.ready.set()
 
     async def stop(self) -> None:
+        if self.proxy is not None:
+            await self.proxy.stop()
+            self.proxy = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -236,6 +243,15 @@ class NodeAgent:
             self.runtime.subscribe(self.workers.container_changed)
         else:
             self._spawn(self.workers.poll_runtime(self.config.pleg_interval), "pleg")
+
+    def _start_proxy(self) -> None:
+        """The service proxy, sharing our Service informer; it elects itself per host."""
+        if not self.config.proxy_enabled:
+            return
+        bridge = getattr(getattr(self.runtime, "network", None), "bridge", "")
+        config = ProxyConfig.for_cluster(self.config.client, bridge=str(bridge or ""))
+        self.proxy = ServiceProxy(self.client, config, services=self._services)
+        self.proxy.start()
 
     def _start_heartbeats(self) -> None:
         uid = str(self.node.get("metadata", {}).get("uid", ""))

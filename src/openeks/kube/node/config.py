@@ -93,6 +93,9 @@ class NodeConfig:
     """Spread the first lease renewal over this many seconds (many nodes in one process)."""
     node_events: bool = True
     """Record kubelet's start-up Events on the Node (Starting, NodeReady, ...)."""
+    proxy: bool | None = None
+    """Run the service proxy (kube-proxy, iptables mode; `proxy/`). None means on for the
+    runc runtime and off for simulated nodes, whose pods have no network (`--no-proxy`)."""
 
     @property
     def resolved_region(self) -> str:
@@ -101,6 +104,10 @@ class NodeConfig:
         if self.zone and self.zone[-1].isalpha() and self.zone[:-1][-1:].isdigit():
             return self.zone[:-1]
         return self.zone
+
+    @property
+    def proxy_enabled(self) -> bool:
+        return self.runtime == "runc" if self.proxy is None else self.proxy
 
     @property
     def lease_renew_interval(self) -> float:
@@ -239,6 +246,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster-dns", default="", help="comma-separated nameserver IPs for ClusterFirst pods"
     )
+    parser.add_argument(
+        "--no-proxy", action="store_true", help="do not run the service proxy (kube-proxy)"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> NodeConfig:
@@ -259,4 +269,5 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         port=args.port,
         max_pods=getattr(args, "max_pods", None),
         cluster_dns=[s for s in (getattr(args, "cluster_dns", "") or "").split(",") if s],
+        proxy=False if getattr(args, "no_proxy", False) else None,
     )

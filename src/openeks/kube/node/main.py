@@ -14,6 +14,7 @@ import signal
 
 from openeks.kube.node.agent import NodeAgent
 from openeks.kube.node.config import RUNTIMES, NodeConfig
+from openeks.kube.node.proxy import cleanup_rules
 from openeks.kube.node.runtime.base import Runtime
 from openeks.kube.node.runtime.simulated import SimulatedRuntime
 
@@ -78,10 +79,13 @@ async def run_node(config: NodeConfig) -> None:
 
 
 async def reset_node(config: NodeConfig) -> None:
-    """Stop every pod a (stopped) runc node still runs and remove its network.
+    """Stop every pod a (stopped) runc node still runs and remove its network, and the
+    cluster's service proxy rules unless another agent's proxy still owns them.
 
     Stopping an agent leaves its containers running, as stopping a kubelet does; this is
     for taking a node out for good (and for tests)."""
+    if config.proxy_enabled and await cleanup_rules(config.client):
+        log.info("removed the service proxy rules of %s", config.client.server)
     if config.runtime != "runc":
         return
     runtime = _runc_runtime(config)
