@@ -217,6 +217,10 @@ def openeks_additions() -> list[dict[str, Any]]:
       controller manager's user, whose upstream role only covers start-up, so this role
       is the union of every `system:controller:*` role's rules.
 
+    - `openeks:node-proxier` binds ClusterRole `system:node-proxier` to Group
+      `system:nodes`: the node agent also runs the service proxy (kube-proxy), which
+      EKS runs as its own DaemonSet with that role.
+
     The scheduler needs nothing extra: `system:kube-scheduler` and
     `system:volume-scheduler`, bound to User `system:kube-scheduler`, cover its informers
     (pods, nodes, namespaces, services, replicasets, statefulsets, PVs/PVCs...),
@@ -225,6 +229,12 @@ def openeks_additions() -> list[dict[str, Any]]:
     union = _union(CONTROLLER_ROLES[name] for name in sorted(CONTROLLER_ROLES))
     return [
         _binding("ClusterRoleBinding", OPENEKS_NODES, "system:node", [("Group", NODES_GROUP)]),
+        _binding(
+            "ClusterRoleBinding",
+            "openeks:node-proxier",
+            "system:node-proxier",
+            [("Group", NODES_GROUP)],
+        ),
         _role("ClusterRole", OPENEKS_CONTROLLER_MANAGER, union),
         _binding(
             "ClusterRoleBinding",

@@ -10,6 +10,7 @@ at /var/run/secrets/kubernetes.io/serviceaccount in every container.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -66,6 +67,18 @@ class ServiceAccountAdmission:
         kv = await self.registry.store.get(key)
         return None if kv is None else orjson.loads(kv.value)
 
+    async def _wait_for_default(self, namespace: str, seconds: float = 3.0) -> Obj | None:
+        """A namespace made a moment ago gets its `default` account from a controller a
+        moment later; wait briefly rather than fail the first pod (upstream's plugin
+        also looks again before refusing)."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+            account = await self._account(namespace, "default")
+            if account is not None:
+                return account
+        return None
+
     async def mutate(self, req: AdmissionRequest) -> None:
         if (
             req.operation != "CREATE"
@@ -82,6 +95,8 @@ class ServiceAccountAdmission:
         spec["serviceAccountName"] = account_name
         spec.pop("serviceAccount", None)
         account = await self._account(req.namespace, account_name)
+        if account is None and account_name == "default":
+            account = await self._wait_for_default(req.namespace)
         if account is None:
             pod_name = meta.name_of(pod) or pod["metadata"].get("generateName", "")
             raise errors.ApiError(
