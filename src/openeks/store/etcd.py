@@ -73,7 +73,7 @@ _DELETE = rpc.Event.EventType.Value("DELETE")
 
 @dataclass(frozen=True, slots=True)
 class EtcdOptions:
-    call_timeout: float = 3.0
+    call_timeout: float = 1.5
     """Deadline of one RPC attempt, in seconds. Kept short because a request a follower
     forwarded to a leader that just died is only failed by etcd after its own request
     timeout (5 s and more); retrying sooner, on a member that knows the new leader, is
