@@ -20,9 +20,11 @@ def kubectl_path() -> str:
 
 
 class Kubectl:
-    def __init__(self, kubeconfig: Path, home: Path) -> None:
+    def __init__(self, kubeconfig: Path, home: Path, env: dict[str, str] | None = None) -> None:
+        """env: extra environment (e.g. AWS credentials for an exec credential plugin)."""
         self.kubeconfig = kubeconfig
         self.home = home
+        self.env = dict(env or {})
         home.mkdir(parents=True, exist_ok=True)
 
     def run(
@@ -33,6 +35,7 @@ class Kubectl:
             "HOME": str(self.home),
             "KUBECONFIG": str(self.kubeconfig),
             "KUBECACHEDIR": str(self.home / "cache"),
+            **self.env,
         }
         result = subprocess.run(
             [kubectl_path(), *args],

@@ -291,4 +291,6 @@ async def test_a_mounted_config_map_follows_its_source(
     await eventually(lambda: content("fast"), timeout=10)
     p = await client.get(PODS, "reader", ns)
     mounts = container_status(p)["volumeMounts"]
-    assert mounts == [{"name": "cfg", "mountPath": "/etc/app"}]
+    assert {"name": "cfg", "mountPath": "/etc/app"} in mounts
+    token = next(m for m in mounts if m["name"].startswith("kube-api-access-"))
+    assert token["mountPath"] == "/var/run/secrets/kubernetes.io/serviceaccount"

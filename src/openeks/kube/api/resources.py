@@ -108,6 +108,22 @@ def _rbac() -> list[ResourceInfo]:
     ]
 
 
+def _admission_registration() -> list[ResourceInfo]:
+    group = "admissionregistration.k8s.io"
+    return [
+        ResourceInfo(
+            group,
+            "v1",
+            kind,
+            kind.lower() + "s",
+            kind.lower(),
+            False,
+            categories=("api-extensions",),
+        )
+        for kind in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+    ]
+
+
 _POD_SUBRESOURCES = (
     Subresource("attach", "PodAttachOptions", ("create", "get")),
     Subresource("binding", "Binding", ("create",)),
@@ -281,6 +297,7 @@ def builtin_resources() -> list[ResourceInfo]:
             storage="core/events",
         ),
         *_rbac(),
+        *_admission_registration(),
         ResourceInfo(
             "apiextensions.k8s.io",
             "v1",

@@ -1,7 +1,9 @@
 """Namespace stand-ins for an API server without a controller manager.
 
 The namespace finalizer empties a terminating namespace, then lets it go; and every
-active namespace gets its `default` service account.
+active namespace gets its `default` service account and its `kube-root-ca.crt` ConfigMap
+(what the service account and root CA publisher controllers do in a full control plane),
+so that pods, whose service account volume needs both, start in API-only mode too.
 
 Deleting a namespace marks it Terminating (`NamespaceStrategy`); this loop deletes every
 namespaced object in it, waits for them to be gone (their own finalizers and grace
@@ -18,7 +20,7 @@ import contextlib
 import logging
 from typing import Any
 
-from openeks.kube.api import meta
+from openeks.kube.api import meta, rootca
 from openeks.kube.api.errors import ApiError
 from openeks.kube.api.resources import Resources
 from openeks.kube.apiserver.registry import DeleteOptions, ListOptions, Registry, WriteOptions
@@ -30,9 +32,12 @@ _PREFIX = "/registry/core/namespaces/"
 
 
 class NamespaceFinalizer:
-    def __init__(self, registry: Registry, resources: Resources, period: float = 1.0) -> None:
+    def __init__(
+        self, registry: Registry, resources: Resources, ca_pem: str = "", period: float = 1.0
+    ) -> None:
         self.registry = registry
         self.resources = resources
+        self.ca_pem = ca_pem
         self.period = period
 
     async def run(self) -> None:
@@ -51,6 +56,7 @@ class NamespaceFinalizer:
         for ns in list(namespaces):
             if not ns["metadata"].get("deletionTimestamp"):
                 await self.ensure_default_account(ns["metadata"]["name"])
+                await self.ensure_root_ca(ns["metadata"]["name"])
             if ns["metadata"].get("deletionTimestamp") and "kubernetes" in (
                 (ns.get("spec") or {}).get("finalizers") or ()
             ):
@@ -69,6 +75,21 @@ class NamespaceFinalizer:
         body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
         try:
             await accounts.create(namespace, body, WriteOptions())
+        except ApiError as e:
+            if e.code not in (403, 404, 409):
+                raise
+
+    async def ensure_root_ca(self, namespace: str) -> None:
+        if not self.ca_pem:
+            return
+        config_maps = self.registry.for_storage("core/configmaps")
+        key = config_maps.key(namespace, rootca.NAME)
+        if key in self.registry.cache.cache("/registry/core/configmaps/").objects:
+            return
+        try:
+            await config_maps.create(
+                namespace, rootca.config_map(namespace, self.ca_pem), WriteOptions()
+            )
         except ApiError as e:
             if e.code not in (403, 404, 409):
                 raise

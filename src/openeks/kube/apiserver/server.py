@@ -20,6 +20,8 @@ from aiohttp import web
 from openeks.kube.api import errors, meta, schema
 from openeks.kube.api.resources import Resources, builtin_resources
 from openeks.kube.apiserver import accessreviews, kubeconfig, pki, rbacbootstrap
+from openeks.kube.apiserver.admission import Admission
+from openeks.kube.apiserver.admission.plugins import build_admission
 from openeks.kube.apiserver.auth import (
     AuthenticationChain,
     BearerAuthenticator,
@@ -130,6 +132,7 @@ class ApiServer:
                 registry.add(info, strategy_for(info, self.network))
         await self.cache.start({rs.prefix: decode for rs in registry.stores()})
         self.ctx = ApiContext(resources, registry, schema.definitions(minor), VersionInfo(minor))
+        self.ctx.admission = Admission(*build_admission(self.ctx))
         await self._bootstrap()
         await rbacbootstrap.reconcile(registry)
         if cfg.authorization_mode not in ("RBAC", "AlwaysAllow"):
@@ -199,7 +202,11 @@ class ApiServer:
             self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self._write_admin_kubeconfig()
         if cfg.namespace_finalizer:
-            self._tasks.append(asyncio.create_task(NamespaceFinalizer(registry, resources).run()))
+            self._tasks.append(
+                asyncio.create_task(
+                    NamespaceFinalizer(registry, resources, self.ca.cert_pem.decode()).run()
+                )
+            )
         self._tasks.append(
             asyncio.create_task(
                 Compactor(self.store, cfg.compaction_interval, self.cache.compacted).run()

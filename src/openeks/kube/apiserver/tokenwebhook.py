@@ -5,8 +5,9 @@ authenticator knows is sent to a remote service as an `authentication.k8s.io/v1`
 TokenReview; its answer (`status.authenticated`, `status.user`) decides. This is how the
 EKS layer plugs IAM in without the API server knowing anything about AWS: the region
 service verifies `k8s-aws-v1.` tokens (presigned STS GetCallerIdentity) and maps the
-identity through access entries. Answers are cached for `ttl` seconds by token hash;
-the token itself is never logged or kept.
+identity through access entries. Answers are cached by token hash — `ttl` seconds for
+a user, `negative_ttl` for a refusal (as upstream's cache-unauthorized-ttl), not at all
+when the webhook could not be reached; the token itself is never logged or kept.
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ log = logging.getLogger(__name__)
 
 class WebhookTokenAuthenticator:
     def __init__(
-        self, url: str, ttl: float = 120.0, timeout: float = 5.0, prefix: str = ""
+        self,
+        url: str,
+        ttl: float = 120.0,
+        timeout: float = 5.0,
+        prefix: str = "",
+        negative_ttl: float = 5.0,
     ) -> None:
         self.url = url
         self.ttl = ttl
+        self.negative_ttl = negative_ttl
         self.timeout = timeout
         self.prefix = prefix
         """Only tokens starting with this are sent (e.g. 'k8s-aws-v1.'); '' = all."""
@@ -47,13 +54,16 @@ class WebhookTokenAuthenticator:
         now = time.monotonic()
         if cached is not None and cached[0] > now:
             return cached[1]
-        user = await self._review(token)
-        self._cache[key] = (now + self.ttl, user)
+        reached, user = await self._review(token)
+        if not reached:
+            return None
+        self._cache[key] = (now + (self.ttl if user is not None else self.negative_ttl), user)
         if len(self._cache) > 10_000:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         return user
 
-    async def _review(self, token: str) -> User | None:
+    async def _review(self, token: str) -> tuple[bool, User | None]:
+        """(whether the webhook answered, the user it vouched for)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         review = {
@@ -71,15 +81,19 @@ class WebhookTokenAuthenticator:
                 body = await resp.read()
                 if resp.status >= 300:
                     log.warning("token webhook answered %d", resp.status)
-                    return None
+                    return False, None
         except (aiohttp.ClientError, TimeoutError) as e:
             log.warning("token webhook unreachable: %s", type(e).__name__)
-            return None
-        status = (orjson.loads(body) or {}).get("status") or {}
+            return False, None
+        try:
+            status = (orjson.loads(body) or {}).get("status") or {}
+        except (orjson.JSONDecodeError, AttributeError):
+            log.warning("token webhook answered something that is not a TokenReview")
+            return False, None
         if not status.get("authenticated"):
-            return None
+            return True, None
         info = status.get("user") or {}
-        return User(
+        return True, User(
             str(info.get("username", "")),
             tuple(info.get("groups") or ()),
             str(info.get("uid", "")),

@@ -34,6 +34,7 @@ CONTROLLERS: dict[str, str] = {
     "endpointslice": "openeks.kube.controllers.endpointslice:EndpointSliceController",
     "disruption": "openeks.kube.controllers.disruption:DisruptionController",
     "root-ca-cert-publisher": "openeks.kube.controllers.rootcacert:RootCACertPublisher",
+    "resourcequota": "openeks.kube.controllers.resourcequota:ResourceQuotaController",
 }
 
 

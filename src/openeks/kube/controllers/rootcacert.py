@@ -10,17 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from openeks.kube.api.errors import ApiError
+from openeks.kube.api.rootca import NAME, config_map
 from openeks.kube.client import key_of, split_key
 from openeks.kube.client.resources import CONFIGMAPS, NAMESPACES
 from openeks.kube.controllers.base import Controller
 
 Obj = dict[str, Any]
-NAME = "kube-root-ca.crt"
-DESCRIPTION = (
-    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
-    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
-    "guaranteed across distributions of Kubernetes clusters."
-)
 
 
 class RootCACertPublisher(Controller):
@@ -55,16 +50,7 @@ class RootCACertPublisher(Controller):
                 return
             await self.client.patch(CONFIGMAPS, NAME, {"data": wanted}, namespace)
             return
-        body = {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": {
-                "name": NAME,
-                "namespace": namespace,
-                "annotations": {"kubernetes.io/description": DESCRIPTION},
-            },
-            "data": wanted,
-        }
+        body = config_map(namespace, self.ca_pem)
         try:
             await self.client.create(CONFIGMAPS, body)
         except ApiError as e:
