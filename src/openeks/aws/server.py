@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -257,8 +257,10 @@ def make_app(
     *,
     clock: Clock | None = None,
     max_skew: timedelta = sigv4.MAX_SKEW,
+    routes: Sequence[web.RouteDef] = (),
 ) -> web.Application:
-    """An aiohttp application serving `services` (keyed by service name) on every path."""
+    """An aiohttp application serving `services` (keyed by service name) on every path
+    but those of `routes` (the region's own endpoints), which are matched first."""
     endpoint = Endpoint(services, credentials, region, clock=clock, max_skew=max_skew)
 
     async def serve(http: web.Request) -> web.StreamResponse:
@@ -284,6 +286,7 @@ def make_app(
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[ENDPOINT_KEY] = endpoint
+    app.add_routes(routes)
     app.router.add_route("*", "/{tail:.*}", serve)
     return app
 

@@ -10,13 +10,14 @@ import argparse
 import logging
 import sys
 
-from openeks.cli import image, kube
+from openeks.cli import image, kube, region
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openeks", description="A self-hostable EKS.")
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     commands = parser.add_subparsers(dest="command", required=True)
+    region.add_commands(commands)
     kube.add_commands(commands)
     image.add_commands(commands)
     return parser

@@ -69,6 +69,18 @@ class Account:
         return f"arn:aws:iam::{self.id}:role{path}{name}"
 
 
+async def load_account(state: RegionState, region: str) -> Account:
+    """The region's account, its 12-digit id chosen at random on first start."""
+    record = await state.get("account", "default")
+    if record is None:
+        account_id = "".join(secrets.choice(string.digits) for _ in range(12))
+        with contextlib.suppress(Exists):
+            await state.create("account", "default", {"Id": account_id})
+        record = await state.get("account", "default")
+    assert record is not None
+    return Account(record.value["Id"], region)
+
+
 class Identities:
     """Users, keys and roles, stored in the region state."""
 

@@ -1,0 +1,1 @@
+"""EKS clusters as running control planes: the plan, the controller, access."""
