@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 up: setup
-	$(BIN)/openeks kube up --data-dir $(DATA_DIR)/kube
+	$(BIN)/openeks up --data-dir $(DATA_DIR)
 
 lint: setup
 	$(BIN)/ruff check src tests bench tools
@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python bench/rbac.py
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/podstart.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -42,3 +42,14 @@ def test_rbac_benchmark_runs_and_compares_with_masters() -> None:
 @pytest.mark.slow
 def test_apiserver_benchmark_full() -> None:
     print(_run("bench/apiserver.py"))
+
+
+def test_cluster_benchmark_times_a_cluster_and_measures_its_memory() -> None:
+    out = _run("bench/cluster.py", "--clusters", "1", "--runs", "1", "--idle", "2")
+    for figure in (
+        "CreateCluster → ACTIVE",
+        "first kubectl get ns",
+        "PSS median",
+        "clusters ACTIVE",
+    ):
+        assert figure in out, out

@@ -79,6 +79,9 @@ class RegionProcess:
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.proc = None
 
     def __enter__(self) -> RegionProcess:
         return self.start()

@@ -35,6 +35,9 @@ def add_commands(commands: Any) -> None:
     up.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     up.add_argument("--store", default="", help="region state store URL (default sqlite)")
     up.add_argument("--zones", type=int, default=3, help="availability zones (1-6)")
+    up.add_argument(
+        "--account-id", default="000000000000", help="the account's id (on first start)"
+    )
     up.set_defaults(run=_up)
 
     kubeconfig = commands.add_parser(
@@ -84,6 +87,7 @@ def _up(args: argparse.Namespace) -> int:
         region=args.region,
         store_url=args.store,
         zones=args.zones,
+        account_id=args.account_id,
     )
     run_loop(run(config))
     return 0
@@ -210,7 +214,11 @@ def _fault(args: argparse.Namespace) -> int:
 
 
 def _fault_status(args: argparse.Namespace) -> int:
-    from openeks.region.faults import fault_status
+    from openeks.region.faults import FaultRequestError, fault_status
 
-    print(json.dumps(run_loop(fault_status(args.endpoint_url)), indent=2))
+    try:
+        result = run_loop(fault_status(args.endpoint_url))
+    except FaultRequestError as e:
+        raise ValueError(str(e)) from None
+    print(json.dumps(result, indent=2))
     return 0

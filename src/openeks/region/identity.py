@@ -69,11 +69,17 @@ class Account:
         return f"arn:aws:iam::{self.id}:role{path}{name}"
 
 
-async def load_account(state: RegionState, region: str) -> Account:
-    """The region's account, its 12-digit id chosen at random on first start."""
+DEFAULT_ACCOUNT_ID = "000000000000"
+
+
+async def load_account(
+    state: RegionState, region: str, account_id: str = DEFAULT_ACCOUNT_ID
+) -> Account:
+    """The region's account: `account_id` on first start, kept in the state after."""
+    if not (len(account_id) == 12 and account_id.isdigit()):
+        raise ValueError(f"an AWS account id is 12 digits, not {account_id!r}")
     record = await state.get("account", "default")
     if record is None:
-        account_id = "".join(secrets.choice(string.digits) for _ in range(12))
         with contextlib.suppress(Exists):
             await state.create("account", "default", {"Id": account_id})
         record = await state.get("account", "default")

@@ -40,7 +40,7 @@ from openeks.kube.api.resources import builtin_resources
 from openeks.kube.client import Client, load_kubeconfig
 from openeks.region.clusters.controller import ClusterController
 from openeks.region.faults import fault_routes
-from openeks.region.identity import Identities, load_account
+from openeks.region.identity import DEFAULT_ACCOUNT_ID, Identities, load_account
 from openeks.region.network import ensure_default_vpc
 from openeks.region.state import RegionState
 from openeks.region.supervisor import Supervisor
@@ -63,6 +63,8 @@ class RegionConfig:
     store_url: str = ""
     """'' = sqlite in the data directory."""
     zones: int = 3
+    account_id: str = DEFAULT_ACCOUNT_ID
+    """The account's id when the region is first started (kept in the state after)."""
 
     def resolved_store_url(self) -> str:
         return self.store_url or f"sqlite://{self.data_dir.resolve() / 'region.db'}"
@@ -89,7 +91,7 @@ class RegionService:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store = await open_store(cfg.resolved_store_url())
         state = RegionState(self.store)
-        account = await load_account(state, self.region.name)
+        account = await load_account(state, self.region.name, cfg.account_id)
         identities = Identities(state, account)
         await identities.ensure_root_key(data_dir / "credentials")
         await ensure_default_vpc(state, self.region, account.id)

@@ -31,6 +31,7 @@ from openeks.kube.apiserver.authorization import RBACAuthorizer
 from openeks.kube.apiserver.context import ApiContext, VersionInfo
 from openeks.kube.apiserver.crds import CRDManager
 from openeks.kube.apiserver.maintenance import Compactor
+from openeks.kube.apiserver.masterleases import LeaseEndpointReconciler
 from openeks.kube.apiserver.namespaces import NamespaceFinalizer
 from openeks.kube.apiserver.openapi import OpenAPI
 from openeks.kube.apiserver.proxy import NodeProxy
@@ -116,6 +117,7 @@ class ApiServer:
         self.bearer = BearerAuthenticator()
         self.node_proxy: NodeProxy | None = None
         self.token_webhook: WebhookTokenAuthenticator | None = None
+        self.endpoints: LeaseEndpointReconciler | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -212,6 +214,8 @@ class ApiServer:
                 Compactor(self.store, cfg.compaction_interval, self.cache.compacted).run()
             )
         )
+        self.endpoints = LeaseEndpointReconciler(self.store, registry, cfg.bind_address, self.port)
+        self._tasks.append(asyncio.create_task(self.endpoints.run()))
         self._tasks.append(asyncio.create_task(rbacbootstrap.Aggregator(registry).run()))
         self._tasks.append(asyncio.create_task(self.crds.run()))
         self._ready = True
@@ -220,6 +224,8 @@ class ApiServer:
         self._ready = False
         for task in self._tasks:
             task.cancel()
+        if self.endpoints is not None:
+            await self.endpoints.stop()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -295,9 +301,8 @@ class ApiServer:
         stem = user.replace(":", "-")
         pair = pki.load_or_issue(pki_dir, stem, lambda: pki.issue_client(self.ca, user, groups))
         path = self.config.data_dir / filename
-        kubeconfig.write(
-            path, self.client_url, self.ca.cert_pem, user, pair, self.config.cluster_name
-        )
+        url = self.url if local else self.client_url
+        kubeconfig.write(path, url, self.ca.cert_pem, user, pair, self.config.cluster_name)
         return path
 
     def _write_admin_kubeconfig(self) -> None:

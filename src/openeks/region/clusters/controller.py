@@ -34,6 +34,7 @@ from openeks.region.clusters.plan import (
     owner,
     plan,
     prepare_pki,
+    process_name,
     remove_files,
     specs,
 )
@@ -235,7 +236,9 @@ class ClusterController:
             for zone in cluster.zones:
                 new = self.plan_for(doc, target)
                 await self.supervisor.ensure(apiserver_spec(new, zone, target))
-                await self.supervisor.wait_ready(f"{doc['name']}/apiserver-{zone}", timeout=120)
+                await self.supervisor.wait_ready(
+                    process_name(doc["name"], "apiserver", zone), timeout=120
+                )
                 await access.wait_ready(cluster, 60)
             outcome = "Successful"
         except Exception as e:

@@ -1,13 +1,16 @@
 """What one EKS cluster runs, and where: the plan the cluster controller hands to the
 supervisor.
 
-A three-zone cluster (the default, like EKS) is: one etcd member per zone; one API
-server per zone on that zone's address, all sharing one PKI and the three-member etcd;
-a scheduler and a controller manager per zone (leader-elected through Leases); and a
-load balancer on a region-wide address in front of the API servers — the cluster's
-`endpoint`. A single-zone cluster (`openeks.io/control-plane: single-zone`, for small
-dev clusters) is one `openeks kube up` process with sqlite and in-process scheduler and
-controllers, behind the same kind of endpoint.
+A three-zone cluster (the default, like EKS) is: one etcd member per zone; one control
+plane process per zone on that zone's address — an API server with a scheduler and a
+controller manager in it, both leader-elected through Leases so one replica of each acts
+— all sharing one PKI and the three-member etcd; and a load balancer on a region-wide
+address in front of the API servers — the cluster's `endpoint`. (Scheduler and
+controller manager share their zone's process, as kubeadm puts them on their zone's
+control plane machine, to keep an idle cluster small: every Python process costs some
+30 MB before it does anything.) A single-zone cluster (the tag
+`openeks.io/control-plane: single-zone`, for small dev clusters) is one such process
+with sqlite instead of etcd, behind the same kind of endpoint.
 
 Everything is derived from the cluster's name and the persistent address allocator, so
 the same plan comes out after a restart: same addresses, same files, same processes.
@@ -66,16 +69,19 @@ class ClusterPlan:
     def admin_kubeconfig(self) -> Path:
         return self.directory / "admin.kubeconfig"
 
-    def kubeconfig_for(self, component: str) -> Path:
-        return self.directory / f"{component}.kubeconfig"
-
     @property
     def ca_pem(self) -> bytes:
         return (self.pki_dir / "ca.crt").read_bytes()
 
 
 def owner(cluster: str, part: str) -> str:
+    """The name of one of the cluster's processes or addresses: clusters/<name>/<part>."""
     return f"clusters/{cluster}/{part}"
+
+
+def process_name(cluster: str, component: str, zone: str) -> str:
+    """clusters/<name>/<component>/<zone>, as the etcd members are named too."""
+    return owner(cluster, f"{component}/{zone}")
 
 
 def plan(
@@ -86,12 +92,14 @@ def plan(
     used = zones if settings.mode == "three-zone" else zones[:1]
     endpoint = allocator.endpoint(owner(settings.name, "endpoint"), None, "https", ENDPOINT_PORT)
     apiservers = {
-        zone: allocator.endpoint(owner(settings.name, f"apiserver-{zone}"), zone, "https", API_PORT)
+        zone: allocator.endpoint(
+            process_name(settings.name, "apiserver", zone), zone, "https", API_PORT
+        )
         for zone in used
     }
     etcd = None
     if settings.mode == "three-zone":
-        etcd = plan_etcd_cluster(owner(settings.name, "etcd"), directory / "etcd", allocator, used)
+        etcd = plan_etcd_cluster(f"clusters/{settings.name}", directory / "etcd", allocator, used)
     return ClusterPlan(settings, directory, used, endpoint, apiservers, etcd)
 
 
@@ -120,18 +128,21 @@ def prepare_pki(cluster: ClusterPlan) -> None:
         lambda: pki.issue_client(ca, "kube-apiserver-kubelet-client", ["system:masters"]),
     )
     SigningKey.load_or_create(pki_dir)
-    identities: list[tuple[str, str, list[str]]] = [
-        ("admin", "kubernetes-admin", ["system:masters"]),
-        ("scheduler", "system:kube-scheduler", []),
-        ("controller-manager", "system:kube-controller-manager", []),
-    ]
-    for component, user, groups in identities:
-        pair = pki.load_or_issue(pki_dir, component, _client_cert(ca, user, groups))
-        path = cluster.kubeconfig_for(component)
-        if not path.exists():
-            kubeconfig.write(
-                path, cluster.endpoint_url, ca.cert_pem, user, pair, cluster.settings.name
-            )
+    # Issued here once, not by the three API servers racing at their first start.
+    for user in ("system:kube-scheduler", "system:kube-controller-manager"):
+        pki.load_or_issue(pki_dir, user.replace(":", "-"), _client_cert(ca, user, []))
+    admin = pki.load_or_issue(
+        pki_dir, "admin", _client_cert(ca, "kubernetes-admin", ["system:masters"])
+    )
+    if not cluster.admin_kubeconfig.exists():
+        kubeconfig.write(
+            cluster.admin_kubeconfig,
+            cluster.endpoint_url,
+            ca.cert_pem,
+            "kubernetes-admin",
+            admin,
+            cluster.settings.name,
+        )
 
 
 def _client_cert(ca: pki.KeyPair, user: str, groups: list[str]) -> Callable[[], pki.KeyPair]:
@@ -167,9 +178,9 @@ def apiserver_spec(cluster: ClusterPlan, zone: str, version: str | None = None) 
         "--token-webhook-prefix", "k8s-aws-v1.",
     ]  # fmt: skip
     if cluster.etcd is not None:
-        args += ["--store", cluster.etcd.store_url, "--no-scheduler", "--no-controllers"]
+        args += ["--store", cluster.etcd.store_url]
     return ProcessSpec(
-        name=f"{s.name}/apiserver-{zone}",
+        name=process_name(s.name, "apiserver", zone),
         zone=zone,
         argv=_openeks(*args),
         log_file=cluster.directory / f"apiserver-{zone}.log",
@@ -184,30 +195,12 @@ def apiserver_spec(cluster: ClusterPlan, zone: str, version: str | None = None) 
     )
 
 
-def component_spec(cluster: ClusterPlan, zone: str, component: str) -> ProcessSpec:
-    """A scheduler or controller manager replica in `zone`, talking to the endpoint."""
-    kubeconfig_path = cluster.kubeconfig_for(component)
-    return ProcessSpec(
-        name=f"{cluster.settings.name}/{component}-{zone}",
-        zone=zone,
-        argv=_openeks("kube", component, "--kubeconfig", str(kubeconfig_path)),
-        log_file=cluster.directory / f"{component}-{zone}.log",
-        cwd=cluster.directory,
-        start_timeout=None,
-        stop_grace=3.0,
-        order=20,
-    )
-
-
 def specs(cluster: ClusterPlan, version: str | None = None) -> list[ProcessSpec]:
     out: list[ProcessSpec] = []
     if cluster.etcd is not None:
         out += cluster.etcd.specs()
     for zone in cluster.zones:
         out.append(apiserver_spec(cluster, zone, version))
-        if cluster.etcd is not None:
-            out.append(component_spec(cluster, zone, "scheduler"))
-            out.append(component_spec(cluster, zone, "controller-manager"))
     return out
 
 
