@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from openeks.cli import image, kube, region
+from openeks.cli import fargate, image, kube, region
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     region.add_commands(commands)
     kube.add_commands(commands)
     image.add_commands(commands)
+    fargate.add_commands(commands)
     return parser
 
 

@@ -2,7 +2,8 @@
 
 Shaped like a new AWS account's: VPC 172.31.0.0/16, subnets 172.31.0.0/20,
 172.31.16.0/20, 172.31.32.0/20 in zones a, b, c (public, default-for-az). Created once
-and kept in the region state, so ids stay stable across restarts.
+and kept in the region state, so ids stay stable across restarts. Like every VPC it has
+a `default` security group (`region.vpc.securitygroups`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import secrets
 from typing import Any
 
 from openeks.region.state import Exists, RegionState
+from openeks.region.vpc.securitygroups import ensure_default_group
 from openeks.region.zones import Region
 
 Doc = dict[str, Any]
@@ -26,6 +28,7 @@ def resource_id(prefix: str) -> str:
 async def ensure_default_vpc(state: RegionState, region: Region, account: str) -> Doc:
     existing = [r.value for r in await state.list("vpcs") if r.value.get("IsDefault")]
     if existing:
+        await ensure_default_group(state, region.name, account, existing[0]["VpcId"])
         return existing[0]
     vpc_id = resource_id("vpc")
     vpc = {
@@ -65,4 +68,5 @@ async def ensure_default_vpc(state: RegionState, region: Region, account: str) -
             "Tags": [],
         }
         await state.create("subnets", subnet_id, subnet)
+    await ensure_default_group(state, region.name, account, vpc_id)
     return vpc

@@ -1,55 +1,33 @@
-"""EC2 describe calls over the region's networks: VPCs, subnets, availability zones.
+"""EC2 on the shared endpoint: the VPC, subnet, security group, launch template,
+network interface and instance calls EKS users make (ec2 protocol).
 
-Filters follow EC2's (`vpc-id`, `subnet-id`, `availability-zone`, `default-for-az`,
-`isDefault`, `state`, `tag:<key>`); unknown ids answer with EC2's own not-found codes.
+One method per operation, each a line or two handing over to the module that owns the
+resource (`vpcs`, `securitygroups`, `templates`, `instances`), which in turn use the
+region's documents and rules (`openeks.region.vpc`). The region raises `Ec2Error`s in
+EC2's terms; `handle` renders them as the wire error, once. `DryRun` answers EC2's
+DryRunOperation for every implemented operation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
+from botocore import xform_name
+
+from openeks.aws.ec2 import instances, securitygroups, templates, vpcs
 from openeks.aws.errors import AwsError
-from openeks.aws.service import MethodDispatch, RequestContext, load_model
+from openeks.aws.service import MethodDispatch, RequestContext, Result, load_model
 from openeks.region.state import RegionState
+from openeks.region.vpc import networks, tags
+from openeks.region.vpc.documents import tag_map
+from openeks.region.vpc.errors import Ec2Error
 from openeks.region.zones import Region
 
 Doc = dict[str, Any]
 
-_FILTER_FIELDS = {
-    "vpc-id": "VpcId",
-    "subnet-id": "SubnetId",
-    "availability-zone": "AvailabilityZone",
-    "availability-zone-id": "AvailabilityZoneId",
-    "cidr-block": "CidrBlock",
-    "cidr": "CidrBlock",
-    "state": "State",
-    "default-for-az": "DefaultForAz",
-    "defaultForAz": "DefaultForAz",
-    "isDefault": "IsDefault",
-    "is-default": "IsDefault",
-    "zone-name": "ZoneName",
-    "zone-id": "ZoneId",
-    "region-name": "RegionName",
-}
 
-
-def _value(doc: Doc, name: str) -> list[str]:
-    if name.startswith("tag:"):
-        key = name[4:]
-        return [t["Value"] for t in doc.get("Tags") or () if t.get("Key") == key]
-    value = doc.get(_FILTER_FIELDS.get(name, name))
-    if isinstance(value, bool):
-        return ["true" if value else "false"]
-    return [] if value is None else [str(value)]
-
-
-def filtered(docs: Iterable[Doc], filters: list[Doc] | None) -> list[Doc]:
-    out = []
-    for doc in docs:
-        if all(set(_value(doc, f["Name"])) & set(f.get("Values") or ()) for f in filters or ()):
-            out.append(doc)
-    return out
+class DryRunOperation(AwsError):
+    STATUS = 412
 
 
 class Ec2Service(MethodDispatch):
@@ -59,53 +37,87 @@ class Ec2Service(MethodDispatch):
         self.state = state
         self.region = region
 
-    async def _by_ids(self, kind: str, ids: list[str], code: str, noun: str) -> list[Doc]:
-        docs = [r.value for r in await self.state.list(kind)]
-        if ids:
-            known = {d[f"{noun}Id"] for d in docs}
-            missing = [i for i in ids if i not in known]
-            if missing:
-                raise AwsError(
-                    f"The {noun.lower()} ID '{missing[0]}' does not exist", code=code, status=400
-                )
-            docs = [d for d in docs if d[f"{noun}Id"] in ids]
-        return docs
+    async def handle(
+        self, operation: str, params: dict[str, Any], context: RequestContext
+    ) -> Result:
+        try:
+            if params.get("DryRun"):
+                await self._dry_run(operation)
+            return await super().handle(operation, params, context)
+        except Ec2Error as failure:
+            raise AwsError(failure.message, code=failure.code, status=400) from failure
 
+    async def _dry_run(self, operation: str) -> None:
+        if getattr(self, xform_name(operation), None) is not None:
+            raise DryRunOperation("Request would have succeeded, but DryRun flag is set.")
+
+    # -- VPCs, subnets, zones ------------------------------------------------------------
     async def describe_vpcs(self, params: Doc, context: RequestContext) -> Doc:
-        docs = await self._by_ids(
-            "vpcs", params.get("VpcIds") or [], "InvalidVpcID.NotFound", "Vpc"
-        )
-        return {"Vpcs": filtered(docs, params.get("Filters"))}
+        return await vpcs.describe_vpcs(self.state, params)
 
     async def describe_subnets(self, params: Doc, context: RequestContext) -> Doc:
-        docs = await self._by_ids(
-            "subnets", params.get("SubnetIds") or [], "InvalidSubnetID.NotFound", "Subnet"
-        )
-        return {"Subnets": filtered(docs, params.get("Filters"))}
+        return await vpcs.describe_subnets(self.state, params)
 
     async def describe_availability_zones(self, params: Doc, context: RequestContext) -> Doc:
-        zones = [
-            {
-                "State": "available",
-                "OptInStatus": "opt-in-not-required",
-                "Messages": [],
-                "RegionName": self.region.name,
-                "ZoneName": zone.name,
-                "ZoneId": zone.zone_id,
-                "GroupName": self.region.name,
-                "NetworkBorderGroup": self.region.name,
-                "ZoneType": "availability-zone",
-            }
-            for zone in self.region.zones
-        ]
-        names = set(params.get("ZoneNames") or ())
-        if names:
-            unknown = names - {z["ZoneName"] for z in zones}
-            if unknown:
-                raise AwsError(
-                    f"The zone '{sorted(unknown)[0]}' does not exist.",
-                    code="InvalidParameterValue",
-                    status=400,
-                )
-            zones = [z for z in zones if z["ZoneName"] in names]
-        return {"AvailabilityZones": filtered(zones, params.get("Filters"))}
+        return vpcs.describe_availability_zones(self.region, params)
+
+    async def create_vpc(self, params: Doc, context: RequestContext) -> Doc:
+        return await vpcs.create_vpc(self.state, params, context)
+
+    async def delete_vpc(self, params: Doc, context: RequestContext) -> None:
+        await networks.delete_vpc(self.state, params["VpcId"])
+
+    async def create_subnet(self, params: Doc, context: RequestContext) -> Doc:
+        return await vpcs.create_subnet(self.state, self.region, params, context)
+
+    async def delete_subnet(self, params: Doc, context: RequestContext) -> None:
+        await networks.delete_subnet(self.state, params["SubnetId"])
+
+    # -- security groups -----------------------------------------------------------------
+    async def create_security_group(self, params: Doc, context: RequestContext) -> Doc:
+        return await securitygroups.create_security_group(self.state, params, context)
+
+    async def describe_security_groups(self, params: Doc, context: RequestContext) -> Doc:
+        return await securitygroups.describe_security_groups(self.state, params)
+
+    async def delete_security_group(self, params: Doc, context: RequestContext) -> Doc:
+        return await securitygroups.delete_security_group(self.state, params)
+
+    async def authorize_security_group_ingress(self, params: Doc, context: RequestContext) -> Doc:
+        return await securitygroups.authorize_security_group_ingress(self.state, params, context)
+
+    # -- launch templates ----------------------------------------------------------------
+    async def create_launch_template(self, params: Doc, context: RequestContext) -> Doc:
+        return await templates.create_launch_template(self.state, params, context)
+
+    async def describe_launch_templates(self, params: Doc, context: RequestContext) -> Doc:
+        return await templates.describe_launch_templates(self.state, params)
+
+    async def delete_launch_template(self, params: Doc, context: RequestContext) -> Doc:
+        return await templates.delete_launch_template(self.state, params)
+
+    async def create_launch_template_version(self, params: Doc, context: RequestContext) -> Doc:
+        return await templates.create_launch_template_version(self.state, params, context)
+
+    async def describe_launch_template_versions(self, params: Doc, context: RequestContext) -> Doc:
+        return await templates.describe_launch_template_versions(self.state, params)
+
+    # -- instances and interfaces --------------------------------------------------------
+    async def run_instances(self, params: Doc, context: RequestContext) -> Doc:
+        return await instances.run_instances(self.state, params, context)
+
+    async def describe_instances(self, params: Doc, context: RequestContext) -> Doc:
+        return await instances.describe_instances(self.state, params)
+
+    async def terminate_instances(self, params: Doc, context: RequestContext) -> Doc:
+        return await instances.terminate_instances(self.state, params)
+
+    async def describe_network_interfaces(self, params: Doc, context: RequestContext) -> Doc:
+        return await instances.describe_network_interfaces(self.state, params)
+
+    # -- tags ----------------------------------------------------------------------------
+    async def create_tags(self, params: Doc, context: RequestContext) -> None:
+        await tags.create_tags(self.state, list(params["Resources"]), tag_map(params["Tags"]))
+
+    async def delete_tags(self, params: Doc, context: RequestContext) -> None:
+        await tags.delete_tags(self.state, list(params["Resources"]), params.get("Tags"))

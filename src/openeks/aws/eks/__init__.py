@@ -3,7 +3,8 @@
 `EksService` (`backend`) answers the operations; the modules beside it own one concern
 each: `clusters` (create, describe, list, delete), `updates` (version and configuration
 updates), `versions` (served Kubernetes minors), `tags`, `access` (access entries),
-`associations` and `policies` (access policies), `validation` (EKS's rules beyond the
+`associations` and `policies` (access policies), `nodegroups`, `nodegroupupdates` and
+`nodegroupvalidation` (managed node groups), `validation` (EKS's rules beyond the
 model), `errors` (EKS's messages), `shapes` (documents → boto3 output), `documents` and
 `pagination` (storage layout, tokens). `identity` is shared with each cluster's token
 authenticator: it turns a caller's ARN and access entry into a Kubernetes username and

@@ -15,6 +15,9 @@ from openeks.aws.eks import (
     associations,
     clusters,
     configupdates,
+    fargate,
+    nodegroups,
+    nodegroupupdates,
     policies,
     tags,
     updates,
@@ -118,3 +121,35 @@ class EksService(MethodDispatch):
 
     async def list_associated_access_policies(self, params: Doc, context: RequestContext) -> Doc:
         return await associations.list_associated_access_policies(self.state, params)
+
+    # -- node groups ---------------------------------------------------------------------
+    async def create_nodegroup(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroups.create_nodegroup(self.state, self.versions, params, context)
+
+    async def describe_nodegroup(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroups.describe_nodegroup(self.state, params)
+
+    async def list_nodegroups(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroups.list_nodegroups(self.state, params)
+
+    async def delete_nodegroup(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroups.delete_nodegroup(self.state, params)
+
+    async def update_nodegroup_config(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroupupdates.update_nodegroup_config(self.state, params)
+
+    async def update_nodegroup_version(self, params: Doc, context: RequestContext) -> Doc:
+        return await nodegroupupdates.update_nodegroup_version(self.state, self.versions, params)
+
+    # -- Fargate profiles ----------------------------------------------------------------
+    async def create_fargate_profile(self, params: Doc, context: RequestContext) -> Doc:
+        return await fargate.create_fargate_profile(self.state, params, context)
+
+    async def describe_fargate_profile(self, params: Doc, context: RequestContext) -> Doc:
+        return await fargate.describe_fargate_profile(self.state, params)
+
+    async def list_fargate_profiles(self, params: Doc, context: RequestContext) -> Doc:
+        return await fargate.list_fargate_profiles(self.state, params)
+
+    async def delete_fargate_profile(self, params: Doc, context: RequestContext) -> Doc:
+        return await fargate.delete_fargate_profile(self.state, params)

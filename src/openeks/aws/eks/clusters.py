@@ -39,6 +39,7 @@ from openeks.aws.eks.documents import (
     random_hex,
     request_hash,
 )
+from openeks.aws.eks.fargate import ensure_no_profiles
 from openeks.aws.eks.pagination import page
 from openeks.aws.eks.versions import Versions
 from openeks.aws.service import RequestContext
@@ -190,6 +191,7 @@ async def delete_cluster(state: RegionState, params: Doc) -> Doc:
     nodegroups = [r.name.split("/", 1)[1] for r in await children(state, NODEGROUPS, name)]
     if nodegroups:
         raise errors.cluster_has_nodegroups(name, sorted(nodegroups))
+    await ensure_no_profiles(state, name)
     if record.value.get("status") == "DELETING":
         return {"cluster": shapes.cluster(record.value)}
     if any(u.value.get("status") == "InProgress" for u in await children(state, UPDATES, name)):

@@ -14,7 +14,9 @@ in boto3 form, timestamps as ISO-8601 strings, plus private members the API neve
     accessentries/<cluster>/<entry>     the AccessEntry shape + "policies": [{policyArn,
                                         accessScope, associatedAt, modifiedAt}] +
                                         "openeks": {requestToken}
-    nodegroups/<cluster>/<name>         (written by the node group backend; read here)
+    nodegroups/<cluster>/<name>         the Nodegroup shape + "openeks": {requestToken,
+                                        requestHash, runtime, desiredVersion,
+                                        desiredReleaseVersion, ...} (see `nodegroups`)
 
 `<entry>` is the unpadded URL-safe base64 of the principal ARN (`identity.entry_name`),
 because ARNs hold `/` and `:`.

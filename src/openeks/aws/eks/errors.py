@@ -184,6 +184,86 @@ def unsupported_auth_mode_update(current: str, target: str, cluster: str) -> Aws
     )
 
 
+# -- Fargate profiles ----------------------------------------------------------------
+
+FARGATE_PROFILE_EXISTS = "A Fargate Profile already exists with this name in this cluster."
+FARGATE_NEEDS_SELECTOR = "Fargate Profile requires at least one selector."
+FARGATE_SELECTOR_NEEDS_NAMESPACE = (
+    "Fargate Profile must have at least one selector with at least one namespace value."
+)
+FARGATE_TOO_MANY_LABELS = "Request contains Selector with more than 5 Label pairs"
+FARGATE_NOT_ACTIVE = "Fargate Profile is currently not in Active State."
+
+
+def _profile(cluster: str, profile: str) -> dict[str, str]:
+    return {"clusterName": cluster, "fargateProfileName": profile}
+
+
+def fargate_profile_not_found(cluster: str, profile: str) -> AwsError:
+    return ResourceNotFoundException(
+        f"No Fargate Profile found with name: {profile}.", fields=_profile(cluster, profile)
+    )
+
+
+def fargate_profile_exists(cluster: str) -> AwsError:
+    return ResourceInUseException(FARGATE_PROFILE_EXISTS, fields=_cluster(cluster))
+
+
+def fargate_cluster_not_active(cluster: str) -> AwsError:
+    return InvalidRequestException(
+        f"Cluster '{cluster}' is not in ACTIVE status", fields=_cluster(cluster)
+    )
+
+
+def fargate_profile_busy(
+    verb: str, profile: str, cluster: str, other: str, status: str
+) -> AwsError:
+    """Another profile of the cluster is CREATING or DELETING (`verb`: "create" or
+    "Delete", capitalised as EKS writes each)."""
+    return ResourceInUseException(
+        f"Cannot {verb} Fargate Profile {profile} because cluster {cluster} currently has "
+        f"Fargate profile {other} in status {status}",
+        fields=_cluster(cluster),
+    )
+
+
+def fargate_cluster_updating(verb: str, profile: str, cluster: str) -> AwsError:
+    return ResourceInUseException(
+        f"Cannot {verb} Fargate Profile {profile} because cluster {cluster} currently has an "
+        "update in progress",
+        fields=_cluster(cluster),
+    )
+
+
+def fargate_profile_not_active(cluster: str, profile: str) -> AwsError:
+    return InvalidRequestException(FARGATE_NOT_ACTIVE, fields=_cluster(cluster))
+
+
+def fargate_invalid(message: str, cluster: str, profile: str) -> AwsError:
+    return InvalidParameterException(message, fields=_profile(cluster, profile))
+
+
+def fargate_subnet_not_private(subnet_id: str, cluster: str, profile: str) -> AwsError:
+    message = f"Subnet {subnet_id} provided in Fargate Profile is not a private subnet"
+    return fargate_invalid(message, cluster, profile)
+
+
+def fargate_profile_limit(cluster: str, limit: int) -> AwsError:
+    # (openeks wording)
+    return AwsError(
+        f"Cluster {cluster} already has the maximum of {limit} Fargate Profiles",
+        code="ResourceLimitExceededException",
+        status=400,
+        fields=_cluster(cluster),
+    )
+
+
+def cluster_has_fargate_profiles(cluster: str) -> AwsError:
+    return ResourceInUseException(
+        "Cluster has Fargate Profiles in ACTIVE/CREATING state", fields=_cluster(cluster)
+    )
+
+
 # -- access entries ------------------------------------------------------------------
 
 AUTH_MODE_WITHOUT_API = (
@@ -220,3 +300,70 @@ def policy_not_associated(cluster: str) -> AwsError:
 
 def resource_not_found_for_tags() -> AwsError:
     return NotFoundException("Resource was not found")
+
+
+# -- node groups ---------------------------------------------------------------------
+
+
+def _nodegroup(cluster: str, nodegroup: str) -> dict[str, str]:
+    return {"clusterName": cluster, "nodegroupName": nodegroup}
+
+
+def nodegroup_not_found(cluster: str, nodegroup: str) -> AwsError:
+    return ResourceNotFoundException(
+        f"No node group found for name: {nodegroup}.", fields=_nodegroup(cluster, nodegroup)
+    )
+
+
+def nodegroup_exists(cluster: str, nodegroup: str) -> AwsError:
+    return ResourceInUseException(
+        f"NodeGroup already exists with name {nodegroup} and cluster name {cluster}",
+        fields=_nodegroup(cluster, nodegroup),
+    )
+
+
+def cluster_not_ready(cluster: str, nodegroup: str) -> AwsError:
+    return InvalidRequestException(
+        f"Cluster '{cluster}' is not in ACTIVE status", fields=_nodegroup(cluster, nodegroup)
+    )
+
+
+def nodegroup_parameter(message: str, cluster: str, nodegroup: str) -> AwsError:
+    return InvalidParameterException(message, fields=_nodegroup(cluster, nodegroup))
+
+
+def nodegroup_request(message: str, cluster: str, nodegroup: str) -> AwsError:
+    return InvalidRequestException(message, fields=_nodegroup(cluster, nodegroup))
+
+
+def nodegroup_subnet_not_found(
+    subnet_id: str, cluster: str, nodegroup: str, request_id: str
+) -> AwsError:
+    error = subnet_not_found(subnet_id, cluster, request_id)
+    error.fields["nodegroupName"] = nodegroup
+    return error
+
+
+def nodegroup_update_in_progress(cluster: str, nodegroup: str, update_id: str) -> AwsError:
+    # (openeks wording)
+    return ResourceInUseException(
+        f"Nodegroup {nodegroup} in cluster {cluster} currently has update {update_id} in progress",
+        fields=_nodegroup(cluster, nodegroup),
+    )
+
+
+def nodegroups_behind(cluster: str, nodegroups: list[str], version: str) -> AwsError:
+    # EKS's sentence; the error code is an assumption (the status is 400)
+    return InvalidRequestException(
+        f"Nodegroups {','.join(nodegroups)} must be updated to match cluster version {version} "
+        "before updating cluster version",
+        fields=_cluster(cluster),
+    )
+
+
+def nodegroup_not_updatable(cluster: str, nodegroup: str, status: str) -> AwsError:
+    # (openeks wording)
+    return ResourceInUseException(
+        f"Nodegroup {nodegroup} cannot be updated while it is in {status} status",
+        fields=_nodegroup(cluster, nodegroup),
+    )

@@ -73,7 +73,7 @@ async def replayed(state: RegionState, cluster: str, request: Doc) -> Doc | None
 async def check_updatable(state: RegionState, cluster: Doc, kind: str) -> None:
     name = cluster["name"]
     for record in await children(state, UPDATES, name):
-        if record.value.get("status") == "InProgress":
+        if record.value.get("status") == "InProgress" and _belongs(record.value, None):
             raise errors.update_in_progress(kind, name, record.value["id"])
     if cluster.get("status") != "ACTIVE":
         raise errors.cluster_not_active(kind, name, str(cluster.get("status")))
@@ -95,6 +95,7 @@ async def update_cluster_version(state: RegionState, versions: Versions, params:
         return {"update": shapes.update(earlier)}
     await check_updatable(state, cluster, "VersionUpdate")
     versions.check_upgrade(str(cluster["version"]), target, name)
+    await _check_nodegroups_match(state, cluster)
     update = new_update(
         "VersionUpdate",
         [
@@ -120,6 +121,17 @@ async def update_cluster_version(state: RegionState, versions: Versions, params:
             raise errors.cluster_not_found(name) from None
         raise
     return {"update": shapes.update(update)}
+
+
+async def _check_nodegroups_match(state: RegionState, cluster: Doc) -> None:
+    """EKS upgrades a cluster only once its node groups run the cluster's version."""
+    behind = sorted(
+        record.name.split("/", 1)[1]
+        for record in await children(state, NODEGROUPS, cluster["name"])
+        if record.value.get("version", cluster["version"]) != cluster["version"]
+    )
+    if behind:
+        raise errors.nodegroups_behind(cluster["name"], behind, str(cluster["version"]))
 
 
 # -- reading updates -----------------------------------------------------------------

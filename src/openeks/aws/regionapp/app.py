@@ -8,6 +8,7 @@ routes, matched first:
 
     POST /openeks/eks/clusters/<name>/tokenreview   the clusters' token webhook
     POST /openeks/fault/zone-down?zone=…            fault injection (see region.faults)
+    GET  /openeks/eks/clusters/<name>/fargate-usage  Fargate usage records
     GET  /openeks/health                             200 once serving
 
 Stopping (SIGTERM, SIGINT) stops the controller, then every supervised process; the
@@ -32,6 +33,7 @@ from openeks.aws.ec2 import Ec2Service
 from openeks.aws.eks import EksService
 from openeks.aws.iam import IamService
 from openeks.aws.identity import Credential
+from openeks.aws.regionapp.nodeaccess import NodeAccess
 from openeks.aws.regionapp.tokens import TokenReviewer, credential_of
 from openeks.aws.server import make_app
 from openeks.aws.sts import StsService
@@ -39,9 +41,12 @@ from openeks.kube.api.errors import ApiError
 from openeks.kube.api.resources import builtin_resources
 from openeks.kube.client import Client, load_kubeconfig
 from openeks.region.clusters.controller import ClusterController
+from openeks.region.fargate.metering import USAGE_KIND
 from openeks.region.faults import fault_routes
 from openeks.region.identity import DEFAULT_ACCOUNT_ID, Identities, load_account
+from openeks.region.instances.controller import InstanceController
 from openeks.region.network import ensure_default_vpc
+from openeks.region.nodegroups.controller import NodegroupController
 from openeks.region.state import RegionState
 from openeks.region.supervisor import Supervisor
 from openeks.region.zones import AddressAllocator, Region
@@ -78,7 +83,7 @@ class RegionService:
         self.supervisor: Supervisor | None = None
         self.controller: ClusterController | None = None
         self._runner: web.AppRunner | None = None
-        self._controller_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.port = config.port
 
     @property
@@ -123,6 +128,7 @@ class RegionService:
         routes = [
             web.get("/openeks/health", _health),
             web.post("/openeks/eks/clusters/{name}/tokenreview", _token_review(reviewer)),
+            web.get("/openeks/eks/clusters/{name}/fargate-usage", _fargate_usage(state)),
             *fault_routes(self.supervisor, self.region),
         ]
         app = make_app(services, credential, self.region.name, routes=routes)
@@ -134,13 +140,25 @@ class RegionService:
             server = site._server
             assert server is not None
             self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-        self._controller_task = asyncio.create_task(self.controller.run(), name="clusters")
+        instances = InstanceController(
+            state, self.supervisor, allocator, data_dir, reviewer.kubernetes_user
+        )
+        nodegroups = NodegroupController(
+            state, self.region, account.id, data_dir, NodeAccess(state, data_dir).grant
+        )
+        for name, runner in (
+            ("clusters", self.controller.run()),
+            ("instances", instances.run()),
+            ("nodegroups", nodegroups.run()),
+        ):
+            self._tasks.append(asyncio.create_task(runner, name=name))
 
     async def stop(self) -> None:
-        if self._controller_task is not None:
-            self._controller_task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._controller_task
+                await task
         if self._runner is not None:
             await self._runner.cleanup()
         if self.supervisor is not None:
@@ -183,6 +201,16 @@ def _token_review(reviewer: TokenReviewer) -> Any:
         )
 
     return review
+
+
+def _fargate_usage(state: RegionState) -> Any:
+    """The cluster's Fargate usage records, for `openeks fargate usage --endpoint-url`."""
+
+    async def usage(request: web.Request) -> web.Response:
+        records = await state.list(USAGE_KIND, f"{request.match_info['name']}/")
+        return web.json_response({"usage": [r.value for r in records]})
+
+    return usage
 
 
 async def run(config: RegionConfig) -> None:

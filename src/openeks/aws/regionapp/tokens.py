@@ -23,6 +23,7 @@ import yaml
 from openeks.aws.eks.identity import (
     creator_identity,
     entry_name,
+    expand_username,
     kubernetes_identity,
     matches,
     split_caller,
@@ -109,9 +110,13 @@ class TokenReviewer:
             cluster, principal.arn, principal.account_id, principal.user_id, auth.access_key_id
         )
 
-    async def _identity(
-        self, cluster: str, arn: str, account: str, user_id: str, key_id: str
-    ) -> Doc | None:
+    async def kubernetes_user(
+        self, cluster: str, arn: str, private_dns_name: str | None = None
+    ) -> tuple[str, list[str]] | None:
+        """(username, groups) the cluster gives the AWS principal `arn` (as STS reports
+        it): the creator, its access entry (API modes) or its aws-auth mapping
+        (CONFIG_MAP modes); None when the cluster does not know it. `private_dns_name`
+        fills `{{EC2PrivateDNSName}}` for nodes."""
         record = await self.state.get("clusters", cluster)
         if record is None:
             return None
@@ -122,11 +127,19 @@ class TokenReviewer:
         if found is None and "API" in mode:
             entry = await self._entry(cluster, arn)
             if entry is not None:
-                found = kubernetes_identity(entry, arn, session)
+                found = kubernetes_identity(entry, arn, session, private_dns_name=private_dns_name)
         if found is None and "CONFIG_MAP" in mode and self.aws_auth is not None:
-            found = _from_aws_auth(await self.aws_auth(cluster), lookup_arn, session, account)
+            data = await self.aws_auth(cluster)
+            found = _from_aws_auth(data, lookup_arn, session, private_dns_name)
+        return found
+
+    async def _identity(
+        self, cluster: str, arn: str, account: str, user_id: str, key_id: str
+    ) -> Doc | None:
+        found = await self.kubernetes_user(cluster, arn)
         if found is None:
             return None
+        _, session = split_caller(arn)
         username, groups = found
         extra = {"arn": [arn], "accessKeyId": [key_id], "principalId": [user_id]}
         if session:
@@ -153,7 +166,10 @@ class TokenReviewer:
 
 
 def _from_aws_auth(
-    data: Doc | None, arn: str, session: str | None, account: str
+    data: Doc | None,
+    arn: str,
+    session: str | None,
+    private_dns_name: str | None = None,
 ) -> tuple[str, list[str]] | None:
     """mapUsers / mapRoles of the aws-auth ConfigMap, as aws-iam-authenticator reads them."""
     if not data:
@@ -166,8 +182,6 @@ def _from_aws_auth(
         for entry in entries:
             if isinstance(entry, dict) and entry.get(arn_field) == arn:
                 username = str(entry.get("username") or arn)
-                username = username.replace("{{SessionName}}", session or "").replace(
-                    "{{AccountID}}", account
-                )
+                username = expand_username(username, arn, session, private_dns_name)
                 return username, [str(g) for g in entry.get("groups") or ()]
     return None

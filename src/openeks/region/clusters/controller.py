@@ -39,6 +39,7 @@ from openeks.region.clusters.plan import (
     specs,
 )
 from openeks.region.loadbalancer import HealthCheck, TcpLoadBalancer
+from openeks.region.loop import RecordLoop
 from openeks.region.state import Missing, RegionState
 from openeks.region.supervisor import Supervisor, UnknownProcessError
 from openeks.region.zones import AddressAllocator
@@ -68,56 +69,14 @@ class ClusterController:
         self.token_webhook_url = token_webhook_url
         self.region = region
         self.balancers: dict[str, TcpLoadBalancer] = {}
-        self._running: dict[str, asyncio.Task[None]] = {}
-        self._dirty: set[str] = set()
-        self._wake = asyncio.Event()
+        self.loop = RecordLoop(state, "clusters", self.reconcile)
 
-    # -- the loop ------------------------------------------------------------------------
     async def run(self) -> None:
-        watcher = asyncio.create_task(self._watch())
         try:
-            while True:
-                for record in await self.state.list("clusters"):
-                    self._start(record.name)
-                for name in list(self._dirty):
-                    self._dirty.discard(name)
-                    self._start(name)
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 3.0)
+            await self.loop.run()
         finally:
-            watcher.cancel()
-            for task in self._running.values():
-                task.cancel()
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
             for balancer in self.balancers.values():
                 await balancer.stop()
-
-    async def _watch(self) -> None:
-        while True:
-            try:
-                async for _event, name, _doc in self.state.watch("clusters"):
-                    self._dirty.add(name)
-                    self._wake.set()
-            except Exception as e:  # the store went away; the periodic sweep still runs
-                log.warning("cluster watch ended: %s", e)
-                await asyncio.sleep(1)
-
-    def _start(self, name: str) -> None:
-        task = self._running.get(name)
-        if task is not None and not task.done():
-            return
-        self._running[name] = asyncio.create_task(
-            self._reconcile_safely(name), name=f"cluster-{name}"
-        )
-
-    async def _reconcile_safely(self, name: str) -> None:
-        try:
-            await self.reconcile(name)
-        except Missing:
-            pass
-        except Exception:
-            log.exception("reconciling cluster %s", name)
 
     # -- one cluster ---------------------------------------------------------------------
     def _settings(self, doc: Doc, version: str | None = None) -> ClusterSettings:

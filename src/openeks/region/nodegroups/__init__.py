@@ -1,0 +1,2 @@
+"""EKS managed node groups as Auto Scaling groups of instances: the controller, scaling,
+draining and rolling version updates."""
