@@ -42,6 +42,7 @@ from openeks.region.process import ProcessSpec
 from openeks.region.state import RegionState
 from openeks.region.supervisor import Supervisor, UnknownProcessError
 from openeks.region.vpc import instances as ec2
+from openeks.region.vpc.documents import tag_map
 from openeks.region.vpc.ipam import SubnetFullError, allocate_block, release
 from openeks.region.zones import AddressAllocator
 
@@ -162,7 +163,9 @@ class InstanceController:
         if not kubeconfig.exists():
             issue_for(cluster_dir, username, groups, kubeconfig)
         zone = doc["Placement"]["AvailabilityZone"]
-        runtime = "simulated" if _tag(doc, RUNTIME_TAG) == "simulated" else "runc"
+        runtime = (
+            "simulated" if tag_map(doc.get("Tags")).get(RUNTIME_TAG) == "simulated" else "runc"
+        )
         itype = lookup(doc["InstanceType"])
         max_pods = request.max_pods or itype.max_pods
         private = doc.get("openeks") or {}
@@ -176,7 +179,6 @@ class InstanceController:
                 return None
             await self._remember(instance_id, podBlock=block)
         address = self.allocator.endpoint(process_name(instance_id), zone, "kubelet", KUBELET_PORT)
-        labels = {**request.labels}
         args = [
             "kube", "node",
             "--kubeconfig", str(kubeconfig),
@@ -190,8 +192,9 @@ class InstanceController:
             "--port", str(address.port),
             "--max-pods", str(max_pods),
         ]  # fmt: skip
-        if labels:
-            args += ["--labels", ",".join(f"{k}={v}" for k, v in sorted(labels.items()))]
+        if request.labels:
+            labels = sorted(request.labels.items())
+            args += ["--labels", ",".join(f"{k}={v}" for k, v in labels)]
         if request.taints:
             args += ["--taints", ",".join(request.taints)]
         return ProcessSpec(
@@ -263,10 +266,3 @@ class InstanceController:
                 log.warning("could not delete node %s of cluster %s: %s", node, cluster, e)
         finally:
             await client.close()
-
-
-def _tag(doc: Doc, key: str) -> str | None:
-    for tag in doc.get("Tags") or ():
-        if tag.get("Key") == key:
-            return str(tag.get("Value"))
-    return None

@@ -36,6 +36,7 @@ from openeks.region.nodegroups import relabel, rolling
 from openeks.region.nodegroups.drain import PodEvictionFailure, drain
 from openeks.region.state import Missing, RegionState
 from openeks.region.vpc import instances as ec2
+from openeks.region.vpc.documents import now_iso
 from openeks.region.vpc.ipam import SubnetFullError
 from openeks.region.zones import Region
 
@@ -259,7 +260,7 @@ class NodegroupController:
                     "desiredReleaseVersion", current.get("releaseVersion")
                 )
             current["status"] = "ACTIVE"
-            current["modifiedAt"] = _now()
+            current["modifiedAt"] = now_iso()
             return current
 
         await self.state.mutate("nodegroups", name, activate)
@@ -276,7 +277,7 @@ class NodegroupController:
             if current.get("status") == from_status:
                 current["status"] = status
                 current["health"] = {"issues": []}
-                current["modifiedAt"] = _now()
+                current["modifiedAt"] = now_iso()
             return current
 
         await self.state.mutate("nodegroups", name, change)
@@ -295,9 +296,3 @@ class NodegroupController:
 
 def _error(code: str, message: str, group: Doc) -> Doc:
     return {"errorCode": code, "errorMessage": message, "resourceIds": [group["nodegroupName"]]}
-
-
-def _now() -> str:
-    import datetime
-
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")

@@ -20,6 +20,7 @@ from typing import Any
 from openeks.kube.client import Client
 from openeks.kube.client.resources import NODES
 from openeks.region.instances.userdata import render
+from openeks.region.vpc.documents import tag_map
 
 Doc = dict[str, Any]
 LIVE = ("pending", "running")
@@ -32,10 +33,7 @@ TAINT_EFFECTS = {
 
 
 def tag(doc: Doc, key: str) -> str | None:
-    for item in doc.get("Tags") or ():
-        if item.get("Key") == key:
-            return str(item.get("Value"))
-    return None
+    return tag_map(doc.get("Tags")).get(key)
 
 
 def image_id(group: Doc) -> str:
@@ -76,7 +74,7 @@ def user_data(group: Doc, image: str) -> str:
     return render(group["clusterName"], node_labels(group, image), node_taints(group))
 
 
-def instance_tags(group: Doc, image: str) -> list[Doc]:
+def instance_tags(group: Doc, image: str) -> dict[str, str]:
     tags = {
         "eks:cluster-name": group["clusterName"],
         "eks:nodegroup-name": group["nodegroupName"],
@@ -86,7 +84,7 @@ def instance_tags(group: Doc, image: str) -> list[Doc]:
     }
     if (group.get("openeks") or {}).get("runtime") == "simulated":
         tags["openeks.io/runtime"] = "simulated"
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
+    return tags
 
 
 def service_tags(group: Doc) -> dict[str, str]:
