@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from openeks.cli import fargate, image, kube, region
+from openeks.cli import fargate, image, kube, node, region
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     kube.add_commands(commands)
     image.add_commands(commands)
     fargate.add_commands(commands)
+    node.add_commands(commands)
     return parser
 
 

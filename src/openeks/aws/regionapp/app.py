@@ -7,8 +7,11 @@ into running control planes. Besides the AWS APIs the endpoint serves the region
 routes, matched first:
 
     POST /openeks/eks/clusters/<name>/tokenreview   the clusters' token webhook
+    POST /openeks/eks/clusters/<name>/join          a hand-run node's kubeconfig (join.py)
     POST /openeks/fault/zone-down?zone=…            fault injection (see region.faults)
     GET  /openeks/eks/clusters/<name>/fargate-usage  Fargate usage records
+    POST /openeks/fargate/<name>/mutate              the Fargate admission webhook (also
+                                                     served over HTTPS, see webhooks.py)
     GET  /openeks/health                             200 once serving
 
 Stopping (SIGTERM, SIGINT) stops the controller, then every supervised process; the
@@ -33,14 +36,17 @@ from openeks.aws.ec2 import Ec2Service
 from openeks.aws.eks import EksService
 from openeks.aws.iam import IamService
 from openeks.aws.identity import Credential
+from openeks.aws.regionapp.join import NodeJoin
 from openeks.aws.regionapp.nodeaccess import NodeAccess
 from openeks.aws.regionapp.tokens import TokenReviewer, credential_of
+from openeks.aws.regionapp.webhooks import WebhookSite
 from openeks.aws.server import make_app
 from openeks.aws.sts import StsService
 from openeks.kube.api.errors import ApiError
 from openeks.kube.api.resources import builtin_resources
 from openeks.kube.client import Client, load_kubeconfig
 from openeks.region.clusters.controller import ClusterController
+from openeks.region.fargate.controller import FargateController
 from openeks.region.fargate.metering import USAGE_KIND
 from openeks.region.faults import fault_routes
 from openeks.region.identity import DEFAULT_ACCOUNT_ID, Identities, load_account
@@ -125,10 +131,15 @@ class RegionService:
             "sts": StsService(state, identities),
             "ec2": Ec2Service(state, self.region),
         }
+        webhooks = WebhookSite(state, data_dir, allocator)
         routes = [
             web.get("/openeks/health", _health),
             web.post("/openeks/eks/clusters/{name}/tokenreview", _token_review(reviewer)),
+            NodeJoin(
+                state, credential, reviewer.kubernetes_user, data_dir, self.region.name
+            ).route(),
             web.get("/openeks/eks/clusters/{name}/fargate-usage", _fargate_usage(state)),
+            *webhooks.routes(),
             *fault_routes(self.supervisor, self.region),
         ]
         app = make_app(services, credential, self.region.name, routes=routes)
@@ -136,6 +147,7 @@ class RegionService:
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.host, cfg.port)
         await site.start()
+        await webhooks.start(self._runner)
         if cfg.port == 0:
             server = site._server
             assert server is not None
@@ -146,8 +158,12 @@ class RegionService:
         nodegroups = NodegroupController(
             state, self.region, account.id, data_dir, NodeAccess(state, data_dir).grant
         )
+        fargate = FargateController(
+            state, self.supervisor, allocator, data_dir, self.region.name, webhooks.webhook
+        )
         for name, runner in (
             ("clusters", self.controller.run()),
+            ("fargate", fargate.run()),
             ("instances", instances.run()),
             ("nodegroups", nodegroups.run()),
         ):

@@ -102,7 +102,7 @@ class NodeAgent:
         self._services = services
         self._own_services = services is None
         self.itype = lookup(config.instance_type)
-        self.resources = node_resources(self.itype, config.max_pods)
+        self.resources = node_resources(self.itype, config.max_pods, config.capacity)
         self.ctx = AgentContext(
             config=config,
             client=self.client,

@@ -70,6 +70,9 @@ class NodeConfig:
     """Port of the HTTPS API (0: pick a free one)."""
     max_pods: int | None = None
     """Pods this node accepts; None means the instance type's ENI limit, as on EKS."""
+    capacity: dict[str, str] = field(default_factory=dict)
+    """cpu/memory overriding the instance type's (a Fargate node is sized to its pod);
+    allocatable is then the same, nothing reserved."""
     lease_seconds: int = 40
     """`leaseDurationSeconds` of the node Lease; it is renewed every quarter of that."""
     status_interval: float = 10.0
@@ -200,6 +203,10 @@ def parse_taint(spec: str) -> Obj:
     return taint
 
 
+def _capacity(cpu: str, memory: str) -> dict[str, str]:
+    return {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
+
+
 def parse_taints(text: str) -> list[Obj]:
     """A comma-separated list of taints; each needs an effect, (key, effect) pairs unique."""
     taints: list[Obj] = []
@@ -243,6 +250,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", default="127.0.0.1", help="InternalIP and HTTPS address")
     parser.add_argument("--port", type=int, default=0, help="HTTPS port (0: any free port)")
     parser.add_argument("--max-pods", type=int, default=None, help="default: the ENI limit")
+    parser.add_argument("--cpu", default="", help="cpu capacity, overriding the instance type's")
+    parser.add_argument(
+        "--memory", default="", help="memory capacity (e.g. 2Gi), overriding the instance type's"
+    )
     parser.add_argument(
         "--cluster-dns", default="", help="comma-separated nameserver IPs for ClusterFirst pods"
     )
@@ -268,6 +279,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         address=args.address,
         port=args.port,
         max_pods=getattr(args, "max_pods", None),
+        capacity=_capacity(getattr(args, "cpu", ""), getattr(args, "memory", "")),
         cluster_dns=[s for s in (getattr(args, "cluster_dns", "") or "").split(",") if s],
         proxy=False if getattr(args, "no_proxy", False) else None,
     )

@@ -156,9 +156,15 @@ class NodeResources:
     allocatable: dict[str, str]
 
 
-def node_resources(itype: InstanceType, max_pods: int | None = None) -> NodeResources:
-    """Capacity and allocatable as a kubelet on the EKS AMI reports them."""
+def node_resources(
+    itype: InstanceType, max_pods: int | None = None, sized: dict[str, str] | None = None
+) -> NodeResources:
+    """Capacity and allocatable as a kubelet on the EKS AMI reports them; `sized` (cpu,
+    memory) replaces the instance type's and is allocatable in full."""
     pods = itype.max_pods if max_pods is None else max_pods
+    if sized:
+        base = node_resources(itype, max_pods)
+        return NodeResources({**base.capacity, **sized}, {**base.allocatable, **sized})
     memory_kib = int(itype.memory_gib * GIB_IN_KIB)
     storage_bytes = ROOT_VOLUME_KIB * 1024
     capacity = {

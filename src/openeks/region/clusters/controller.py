@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from openeks.region.clusters import access
+from openeks.region.clusters.interfaces import (
+    ensure_control_plane_interfaces,
+    remove_control_plane_interfaces,
+)
 from openeks.region.clusters.plan import (
     ClusterPlan,
     ClusterSettings,
@@ -158,6 +162,8 @@ class ClusterController:
             )
             return
         await access.bootstrap(cluster, self.state)
+        account = doc["arn"].split(":")[4]
+        await ensure_control_plane_interfaces(self.state, self.region, account, doc)
         ca = base64.b64encode(cluster.ca_pem).decode()
         issuer = cluster.settings.issuer
 
@@ -241,6 +247,7 @@ class ClusterController:
                 await self.supervisor.remove(spec.name)
         self.allocator.release_prefix(owner(name, ""))
         remove_files(cluster)
+        await remove_control_plane_interfaces(self.state, name)
         for kind in ("updates", "accessentries"):
             for record in await self.state.list(kind, f"{name}/"):
                 with contextlib.suppress(Missing):
