@@ -20,6 +20,7 @@ import pytest
 from tests.support.eks import create, ensure_role
 from tests.support.kubectl import Kubectl
 from tests.support.region import BIN, RegionProcess
+from tests.support.registry import LocalRegistry, build_busybox_image, push, tools_available
 
 CLUSTER = "serverless"
 FAST = {"Delay": 1, "MaxAttempts": 120}
@@ -221,3 +222,42 @@ def _vcpu_seconds(report: Any) -> float:
     if isinstance(report, list):
         return sum(_vcpu_seconds(v) for v in report)
     return 0.0
+
+
+@pytest.mark.skipif(not tools_available(), reason="needs root, runc, docker-registry, skopeo")
+def test_a_fargate_pod_runs_a_real_container(
+    region: RegionProcess,
+    profile: dict[str, Any],
+    kubectl: Kubectl,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    root = tmp_path_factory.mktemp("registry")
+    with LocalRegistry(workdir=root / "registry") as registry:
+        push(build_busybox_image(root / "busybox"), registry, "busybox:latest")
+        eks = region.client("eks")
+        eks.create_fargate_profile(
+            clusterName=CLUSTER,
+            fargateProfileName="real",
+            podExecutionRoleArn=profile["podExecutionRoleArn"],
+            subnets=profile["subnets"],
+            selectors=[{"namespace": "real"}],
+        )
+        eks.get_waiter("fargate_profile_active").wait(
+            clusterName=CLUSTER, fargateProfileName="real", WaiterConfig=FAST
+        )
+        kubectl("create", "namespace", "real")
+        started = time.monotonic()
+        kubectl(
+            "run", "hello", "-n", "real", f"--image={registry.host}/busybox", "--",
+            "sh", "-c", "echo hello from fargate; sleep 3600",
+        )  # fmt: skip
+        kubectl.run(
+            "wait", "--for=condition=Ready", "pod/hello", "-n", "real", "--timeout=60s",
+            timeout=90,
+        )  # fmt: skip
+        print(f"\na runc Fargate pod Ready in {time.monotonic() - started:.2f} s")
+        pod = json.loads(kubectl("get", "pod", "hello", "-n", "real", "-o", "json"))
+        assert pod["spec"]["nodeName"].startswith("fargate-ip-")
+        _wait("the log", lambda: "hello from fargate" in kubectl("logs", "hello", "-n", "real"))
+        kubectl("delete", "pod", "hello", "-n", "real", "--wait=true", "--timeout=60s")
+        _wait("its node gone", lambda: pod["spec"]["nodeName"] not in str(_fargate_nodes(kubectl)))
