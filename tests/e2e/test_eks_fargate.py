@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.eks import create, ensure_role
+from tests.support.eks import create, ensure_role, subnets
 from tests.support.kubectl import Kubectl
 from tests.support.region import BIN, RegionProcess
 from tests.support.registry import LocalRegistry, build_busybox_image, push, tools_available
@@ -179,9 +179,28 @@ def test_pods_of_the_profiles_namespace_get_their_own_fargate_nodes(
 def test_pods_elsewhere_and_unsupported_pods_do_not_go_to_fargate(
     region: RegionProcess, profile: dict[str, Any], kubectl: Kubectl
 ) -> None:
+    eks, iam = region.client("eks"), region.client("iam")
+    role = iam.create_role(RoleName="nodes", AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))
+    eks.create_nodegroup(
+        clusterName=CLUSTER,
+        nodegroupName="general",
+        subnets=subnets(region),
+        nodeRole=role["Role"]["Arn"],
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+        labels={"openeks.io/runtime": "simulated"},
+    )
+    eks.get_waiter("nodegroup_active").wait(
+        clusterName=CLUSTER, nodegroupName="general", WaiterConfig=FAST
+    )
     kubectl("run", "plain", "--image=busybox", "--", "sleep", "3600")
     pod = json.loads(kubectl("get", "pod", "plain", "-o", "json"))
     assert pod["spec"]["schedulerName"] == "default-scheduler"
+    node = _wait(
+        "the pod bound",
+        lambda: json.loads(kubectl("get", "pod", "plain", "-o", "json"))["spec"].get("nodeName"),
+    )
+    labels = json.loads(kubectl("get", "node", node, "-o", "json"))["metadata"]["labels"]
+    assert labels["eks.amazonaws.com/nodegroup"] == "general"
 
     privileged = {
         "apiVersion": "v1",
@@ -193,6 +212,14 @@ def test_pods_elsewhere_and_unsupported_pods_do_not_go_to_fargate(
             ]
         },
     }
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "serverless"}}
+    kubectl("apply", "-f", "-", input=json.dumps(namespace))
+    _wait(
+        "the default service account",
+        lambda: (
+            kubectl.run("get", "sa", "default", "-n", "serverless", check=False).returncode == 0
+        ),
+    )
     kubectl("apply", "-f", "-", input=json.dumps(privileged))
     events = _wait(
         "the FailedScheduling event",
