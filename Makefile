@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python bench/scheduler.py
 	$(BIN)/python bench/podstart.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/dataplane.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

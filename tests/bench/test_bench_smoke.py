@@ -53,3 +53,15 @@ def test_cluster_benchmark_times_a_cluster_and_measures_its_memory() -> None:
         "clusters ACTIVE",
     ):
         assert figure in out, out
+
+
+def test_dataplane_benchmark_times_node_groups_and_reports_free_memory() -> None:
+    out = _run("bench/dataplane.py", "--quick")
+    for figure in (
+        "(50 simulated nodes) → ACTIVE",
+        "free memory (MemAvailable)",
+        "DeleteNodegroup (50 simulated nodes)",
+        "Fargate pod create → Running",
+    ):
+        assert figure in out, out
+    assert "(3 runc nodes) → ACTIVE" in out or "runc node group: skipped" in out, out

@@ -86,6 +86,12 @@ def add_commands(commands: Any) -> None:
     add_arguments(reset)
     reset.set_defaults(run=_node_reset)
 
+    fleet = sub.add_parser("fleet", help="run the simulated nodes a JSON file lists, following it")
+    fleet.add_argument("--kubeconfig", required=True, type=Path, help="one identity for all")
+    fleet.add_argument("--nodes", required=True, type=Path, help="JSON list of node specs")
+    fleet.add_argument("--data-dir", required=True, type=Path, help="state; running.json")
+    fleet.set_defaults(run=_fleet)
+
 
 def _up(args: argparse.Namespace) -> int:
     config = ServerConfig(
@@ -163,4 +169,12 @@ def _node(args: argparse.Namespace) -> int:
 
     # Not uvloop: pyroute2's netlink sockets need asyncio's own datagram transports.
     asyncio.run(run_node(config_from_args(args)))
+    return 0
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from openeks.kube.client import load_kubeconfig
+    from openeks.kube.node.fleet import run_fleet_file
+
+    run_loop(run_fleet_file(load_kubeconfig(args.kubeconfig), args.nodes, args.data_dir))
     return 0

@@ -10,14 +10,14 @@ and the pod's Fargate size as its capacity. What the region keeps of it is a
 
 from __future__ import annotations
 
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
 
 from openeks.kube.apiserver.kubeconfig import issue_for
+from openeks.region.fargate.selectors import PROFILE_LABEL
 from openeks.region.fargate.sizing import FargateSize
-from openeks.region.process import ProcessSpec
+from openeks.region.instances.agents import Agent
 from openeks.region.state import RegionState
 from openeks.region.vpc.documents import now_iso
 from openeks.region.vpc.interfaces import private_dns_name
@@ -81,42 +81,30 @@ async def free(state: RegionState, record: Doc) -> None:
         await release(state, record["subnetId"], _owner(record["cluster"], record["uid"], part))
 
 
-def spec(record: Doc, data_dir: Path, allocator: AddressAllocator) -> ProcessSpec:
+def agent(record: Doc, data_dir: Path, allocator: AddressAllocator) -> Agent:
+    """The node agent of a Fargate node: one pod, sized, tainted, no service proxy."""
     cluster, uid = record["cluster"], record["uid"]
-    directory = data_dir / "fargate" / cluster / uid
-    directory.mkdir(parents=True, exist_ok=True)
-    kubeconfig = directory / "kubeconfig"
+    folder = directory(record, data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    kubeconfig = folder / "kubeconfig"
     if not kubeconfig.exists():
         user = f"system:node:{record['node']}"
         issue_for(data_dir / "clusters" / cluster, user, ["system:nodes"], kubeconfig)
     name = process_name(cluster, uid)
     endpoint = allocator.endpoint(name, record["zone"], "kubelet", KUBELET_PORT)
-    args = [
-        "kube", "node",
-        "--kubeconfig", str(kubeconfig),
-        "--name", record["node"],
-        "--zone", record["zone"],
-        "--runtime", record["runtime"],
-        "--data-dir", str(directory / "node"),
-        "--pod-cidr", record["podBlock"],
-        "--address", endpoint.host,
-        "--port", str(endpoint.port),
-        "--max-pods", "1",
-        "--cpu", record["cpu"],
-        "--memory", record["memory"],
-        "--labels", f"{COMPUTE_TYPE}=fargate,eks.amazonaws.com/fargate-profile={record['profile']}",
-        "--taints", f"{COMPUTE_TYPE}=fargate:NoSchedule",
-        "--no-proxy",
-    ]  # fmt: skip
-    return ProcessSpec(
-        name=name,
+    return Agent(
+        directory=folder,
+        name=record["node"],
         zone=record["zone"],
-        argv=(sys.executable, "-m", "openeks.cli.main", *args),
-        log_file=directory / "node.log",
-        cwd=directory,
-        start_timeout=None,
-        stop_grace=10.0,
-        order=5,
+        instance_type="m5.large",
+        runtime=record["runtime"],
+        pod_cidr=record["podBlock"],
+        address=endpoint.host,
+        port=endpoint.port,
+        max_pods=1,
+        labels=((COMPUTE_TYPE, "fargate"), (PROFILE_LABEL, record["profile"])),
+        taints=(f"{COMPUTE_TYPE}=fargate:NoSchedule",),
+        extra=("--cpu", record["cpu"], "--memory", record["memory"], "--no-proxy"),
     )
 
 

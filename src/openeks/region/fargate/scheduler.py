@@ -38,6 +38,7 @@ from openeks.region.fargate.support import (
     SCHEDULER_NAME,
     unsupported_message,
 )
+from openeks.region.instances.agents import reset
 from openeks.region.state import Missing, RegionState
 from openeks.region.supervisor import Supervisor, UnknownProcessError
 from openeks.region.vpc.ipam import SubnetFullError
@@ -154,7 +155,8 @@ class FargateScheduler:
                 return
         else:
             doc = record.value
-        await self.supervisor.ensure(nodes.spec(doc, self.data_dir, self.allocator))
+        agent = nodes.agent(doc, self.data_dir, self.allocator)
+        await self.supervisor.ensure(agent.spec(nodes.process_name(self.cluster, uid)))
         if not await self._node_ready(doc["node"]):
             return  # the next sweep looks again
         await self._bind(pod, doc)
@@ -213,6 +215,9 @@ class FargateScheduler:
         uid = doc["uid"]
         with contextlib.suppress(UnknownProcessError):
             await self.supervisor.remove(nodes.process_name(self.cluster, uid))
+        if doc["runtime"] == "runc":  # containers, sandboxes and the bridge go too
+            agent = nodes.agent(doc, self.data_dir, self.allocator)
+            await reset(agent.reset_argv(), agent.directory / "reset.log")
         with contextlib.suppress(ApiError):
             await self.client.delete(NODES, doc["node"])
         await nodes.free(self.state, doc)

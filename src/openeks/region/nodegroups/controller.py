@@ -32,10 +32,9 @@ from typing import Any
 from openeks.kube.client import Client, load_kubeconfig
 from openeks.region.loop import RecordLoop
 from openeks.region.nodegroups import members as m
-from openeks.region.nodegroups import relabel, rolling
+from openeks.region.nodegroups import relabel, rolling, scaling
 from openeks.region.nodegroups.drain import PodEvictionFailure, drain
 from openeks.region.state import Missing, RegionState
-from openeks.region.vpc import instances as ec2
 from openeks.region.vpc.documents import now_iso
 from openeks.region.vpc.ipam import SubnetFullError
 from openeks.region.zones import Region
@@ -49,6 +48,7 @@ GrantNodeAccess = Callable[[str, str], Awaitable[None]]
 READY_TIMEOUT = 120.0
 DRAIN_TIMEOUT = 60.0
 DELETE_DRAIN_TIMEOUT = 5.0
+TERMINATE_TIMEOUT = 60.0
 
 
 class NodegroupController:
@@ -103,37 +103,15 @@ class NodegroupController:
         return {r.name: r.value["AvailabilityZone"] for r in await self.state.list("subnets")}
 
     async def launch(self, group: Doc, count: int, image: str) -> list[Doc]:
-        """Launch `count` instances one by one, each in the least populated zone."""
-        subnets = await self._subnet_zones()
-        launched: list[Doc] = []
-        for _ in range(count):
-            current = await self.members(group)
-            subnet = m.next_subnet(group, current, subnets)
-            role_name = group["nodeRole"].rsplit("/", 1)[-1]
-            launched += await ec2.launch_instances(
-                self.state,
-                self.region,
-                self.account,
-                subnet_id=subnet,
-                instance_type=(group.get("instanceTypes") or ["t3.medium"])[0],
-                image_id=image,
-                count=1,
-                user_data=m.user_data(group, image),
-                tags=m.instance_tags(group, image),
-                service_tags=m.service_tags(group),
-                security_group_ids=[],
-                iam_instance_profile={
-                    "Arn": f"arn:aws:iam::{self.account}:instance-profile/{role_name}"
-                },
-                client_token=None,
-                launch_template=None,
-            )
-        return launched
+        """Launch `count` instances spread over the group's zones (fewest members first)."""
+        placed = m.spread(group, await self.members(group), await self._subnet_zones(), count)
+        return await scaling.launch(self.state, self.region, self.account, group, placed, image)
 
     async def remove(
         self, client: Client, instances: list[Doc], timeout: float, force: bool
     ) -> None:
-        """Drain the instances' nodes (concurrently) and terminate them."""
+        """Drain the instances' nodes (concurrently), terminate them and wait until they
+        are gone (their Nodes deleted), as an Auto Scaling group's scale-in completes."""
 
         async def one(instance: Doc) -> None:
             await drain(client, instance["PrivateDnsName"], timeout, force=force)
@@ -142,7 +120,9 @@ class NodegroupController:
         failures = [r for r in results if isinstance(r, BaseException)]
         drained = [i for i, r in zip(instances, results, strict=True) if r is None]
         if drained:
-            await ec2.terminate_instances(self.state, [i["InstanceId"] for i in drained])
+            ids = [i["InstanceId"] for i in drained]
+            await scaling.terminate(self.state, ids)
+            await scaling.wait_terminated(self.state, ids, TERMINATE_TIMEOUT + len(ids) / 10)
         if failures:
             raise failures[0]
 
@@ -158,11 +138,16 @@ class NodegroupController:
         return await self.members(group)
 
     async def wait_ready(self, client: Client, group: Doc, names: set[str], timeout: float) -> bool:
+        """Wait until `names` are Ready nodes of the group; False after `timeout`, or as
+        soon as one of the group's instances was refused joining the cluster."""
         deadline = time.monotonic() + timeout
+        pause = min(2.0, max(0.5, len(names) / 500))  # a list of 1,000 nodes is not free
         while time.monotonic() < deadline:
             if names <= await m.ready_nodes(client, group):
                 return True
-            await asyncio.sleep(0.5)
+            if m.refusals(await self.members(group)):
+                return False
+            await asyncio.sleep(pause)
         return False
 
     # -- statuses ------------------------------------------------------------------------
@@ -179,10 +164,12 @@ class NodegroupController:
             await self._remember_applied(name)
             await self._set_status(name, "ACTIVE", from_status="CREATING")
         else:
-            ids = [i["InstanceId"] for i in current]
-            await self._degrade(
-                name, "NodeCreationFailure", "Instances failed to join the kubernetes cluster", ids
-            )
+            refused = m.refusals(await self.members(group))
+            ids = sorted(refused) or [i["InstanceId"] for i in current]
+            message = "Instances failed to join the kubernetes cluster"
+            if refused:  # (openeks wording after the colon: the reason the region refused)
+                message += ": " + sorted(refused.values())[0]
+            await self._degrade(name, "NodeCreationFailure", message, ids)
 
     async def _keep(self, name: str, group: Doc, client: Client) -> None:
         desired = group["scalingConfig"]["desiredSize"]
@@ -223,7 +210,9 @@ class NodegroupController:
         current = await self.members(group)
         with contextlib.suppress(Exception):
             await self.remove(client, current, DELETE_DRAIN_TIMEOUT, force=True)
-        await ec2.terminate_instances(self.state, [i["InstanceId"] for i in current])
+        left = [i["InstanceId"] for i in await self.members(group)]
+        if left:  # a drain that failed even with force: terminate all the same
+            await scaling.terminate(self.state, left)
         for record in await self.state.list("updates", f"{group['clusterName']}/"):
             if (record.value.get("openeks") or {}).get("nodegroup") == group["nodegroupName"]:
                 with contextlib.suppress(Missing):

@@ -111,6 +111,29 @@ def next_subnet(group: Doc, members: list[Doc], subnets: dict[str, str]) -> str:
     return min(choices, key=lambda s: (per_zone[subnets[s]], choices.index(s)))
 
 
+def spread(group: Doc, members: list[Doc], subnets: dict[str, str], count: int) -> dict[str, int]:
+    """How many of `count` new instances go to each group subnet: one by one to the
+    zone with fewest members, as `next_subnet` would place them."""
+    per_zone = Counter(subnets.get(i["SubnetId"], "") for i in members)
+    choices = [s for s in group["subnets"] if s in subnets]
+    placed: dict[str, int] = {}
+    for _ in range(count):
+        subnet = min(choices, key=lambda s: (per_zone[subnets[s]], choices.index(s)))
+        per_zone[subnets[subnet]] += 1
+        placed[subnet] = placed.get(subnet, 0) + 1
+    return placed
+
+
+def refusals(members: list[Doc]) -> dict[str, str]:
+    """Instance id → why it may not join, for members whose join was refused."""
+    out = {}
+    for instance in members:
+        join = (instance.get("openeks") or {}).get("join") or {}
+        if join.get("status") == "refused":
+            out[instance["InstanceId"]] = str(join.get("reason") or "")
+    return out
+
+
 def scale_in_order(members: list[Doc]) -> list[Doc]:
     """Members to remove first: from the fullest zone, newest first, round by round."""
     by_zone: dict[str, list[Doc]] = {}
