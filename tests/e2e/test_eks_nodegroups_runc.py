@@ -546,3 +546,72 @@ def test_a_version_update_replaces_every_node_within_max_unavailable(
     assert {p["spec"]["nodeName"] for p in _running_pods(kubectl)} <= {
         n["metadata"]["name"] for n in after
     }
+
+
+def test_a_nearly_full_subnet_gives_pods_a_clear_event(
+    region: RegionProcess, kubectl: Kubectl, registry: LocalRegistry, group: dict[str, Any]
+) -> None:
+    """A /28 subnet leaves a joining node one pod address (a /30 block, as much as is
+    free); its second pod fails with FailedCreatePodSandBox, "no free address"."""
+    ec2 = region.client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "isDefault", "Values": ["true"]}])["Vpcs"][0]
+    subnet = ec2.create_subnet(
+        VpcId=vpc["VpcId"], CidrBlock="172.31.240.0/28", AvailabilityZone="us-east-1a"
+    )["Subnet"]
+    script = f"/etc/eks/bootstrap.sh {CLUSTER} --kubelet-extra-args '--node-labels=kind=tiny'"
+    instance = ec2.run_instances(
+        ImageId="ami-0123456789abcdef0",
+        InstanceType="t3.medium",
+        MinCount=1,
+        MaxCount=1,
+        SubnetId=subnet["SubnetId"],
+        UserData=script,
+        IamInstanceProfile={"Name": "runc-node"},
+    )["Instances"][0]
+    try:
+        _wait(
+            "the tiny node Ready",
+            lambda: any(_ready(n) for n in _nodes_labelled(kubectl, "kind=tiny")),
+            90,
+        )
+        for name in ("first", "second"):
+            kubectl(
+                "run", name, "-n", NS, f"--image={registry.host}/busybox",
+                '--overrides={"spec": {"nodeSelector": {"kind": "tiny"}}}', "--", "sleep", "3600",
+            )  # fmt: skip
+        _wait(
+            "the first pod Running",
+            lambda: _phase(kubectl, "first") == "Running",
+        )
+        events = _wait(
+            "the second pod's sandbox event",
+            lambda: [
+                e
+                for e in json.loads(kubectl("get", "events", "-n", NS, "-o", "json"))["items"]
+                if e["involvedObject"]["name"] == "second"
+                and e["reason"] == "FailedCreatePodSandBox"
+            ],
+        )
+        assert "no free address" in events[0]["message"], events[0]["message"]
+    finally:
+        kubectl("delete", "pod", "first", "second", "-n", NS, "--ignore-not-found", "--wait=false")
+        ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+        _wait(
+            "the tiny instance terminated",
+            lambda: (
+                ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0][
+                    "Instances"
+                ][0]["State"]["Name"]
+                == "terminated"
+            ),
+            90,
+        )
+
+
+def _phase(kubectl: Kubectl, pod: str) -> str:
+    found = json.loads(kubectl("get", "pod", pod, "-n", NS, "-o", "json"))
+    return str(found["status"].get("phase"))
+
+
+def _nodes_labelled(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
+    return list(json.loads(kubectl("get", "nodes", "-l", selector, "-o", "json"))["items"])

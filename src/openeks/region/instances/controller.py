@@ -53,7 +53,8 @@ from openeks.region.state import RegionState
 from openeks.region.supervisor import Supervisor, UnknownProcessError
 from openeks.region.vpc import instances as ec2
 from openeks.region.vpc.documents import tag_map
-from openeks.region.vpc.ipam import SubnetFullError, allocate_block, release
+from openeks.region.vpc.errors import Ec2Error
+from openeks.region.vpc.ipam import allocate_block, release
 from openeks.region.zones import AddressAllocator
 
 log = logging.getLogger(__name__)
@@ -175,11 +176,8 @@ class InstanceController:
         max_pods = request.max_pods or lookup(doc["InstanceType"]).max_pods
         block = (doc.get("openeks") or {}).get("podBlock")
         if block is None:
-            try:
-                block = await allocate_block(
-                    self.state, doc["SubnetId"], pod_block_prefix(max_pods), f"pods/{instance_id}"
-                )
-            except SubnetFullError:
+            block = await self._pod_block(doc["SubnetId"], max_pods, f"pods/{instance_id}")
+            if block is None:
                 return "its subnet has no free addresses left for pods"
             await self._remember(instance_id, podBlock=block)
         vpc = await self.state.get("vpcs", doc["VpcId"])
@@ -195,6 +193,18 @@ class InstanceController:
                 self.data_dir / "clusters" / request.cluster, username, groups, agent.kubeconfig
             )
         await self.supervisor.ensure(agent.spec(process_name(instance_id)))
+        return None
+
+    async def _pod_block(self, subnet_id: str, max_pods: int, owner: str) -> str | None:
+        """The largest free block up to what `max_pods` needs: a nearly full subnet gives
+        a node fewer pod addresses than pods, and the pods beyond them fail with
+        FailedCreatePodSandBox ("no free address"), as pods do on EKS when the VPC CNI
+        cannot get an address."""
+        for prefix in range(pod_block_prefix(max_pods), 31):
+            try:
+                return await allocate_block(self.state, subnet_id, prefix, owner)
+            except Ec2Error:  # no free block that size, or larger than the subnet
+                continue
         return None
 
     def _agent(
