@@ -70,9 +70,12 @@ def should_restart(policy: str, exit_code: int) -> bool:
     return policy == "Always" or (policy == "OnFailure" and exit_code != 0)
 
 
-def runtime_resources(container: Obj) -> Resources:
+def runtime_resources(container: Obj, bound: dict[str, str] | None = None) -> Resources:
+    """The cgroup limits of a container: its own limits; where it has none, `bound` (a
+    node sized to its pod, as a Fargate micro-VM, bounds what its containers use)."""
     res = container.get("resources") or {}
-    limits, requests = res.get("limits") or {}, res.get("requests") or {}
+    limits = {**(bound or {}), **(res.get("limits") or {})}
+    requests = res.get("requests") or {}
 
     def milli(value: Any) -> int:
         return parse_quantity(value).milli_value if value is not None else 0
@@ -235,7 +238,7 @@ class ContainerRunner:
             env=merged,
             working_dir=spec.get("workingDir") or info.working_dir,
             mounts=mounts,
-            resources=runtime_resources(spec),
+            resources=runtime_resources(spec, self.ctx.config.capacity),
             tty=bool(spec.get("tty")),
             stdin=bool(spec.get("stdin")),
         )
